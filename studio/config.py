@@ -1,0 +1,56 @@
+"""Settings users can change, as pydantic models: validated, with errors that name the field."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ALLOWED_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pauses(Strict):
+    """Silence placed after each take, in seconds (takes are trimmed of their own silence first)."""
+
+    sentence: float = Field(0.35, ge=0, le=5, description="between sentences of a paragraph")
+    paragraph: float = Field(0.8, ge=0, le=5, description="after the last sentence of a paragraph")
+    chapter: float = Field(1.5, ge=0, le=10, description="before a new chapter's heading")
+    heading: float = Field(0.7, ge=0, le=5, description="after a chapter heading is read")
+    title: float = Field(1.2, ge=0, le=10, description="after the episode's opening title")
+
+
+class SpeechOptions(Strict):
+    """How the essay's structure is read aloud."""
+
+    chapter_level: int = Field(2, ge=1, le=6, description="heading level that starts a chapter")
+    read_author: bool = Field(True, description='open with "By <author>" after the title')
+    quote_intro: str = Field("Quote.", description="said before a block quote")
+    quote_outro: str = Field("End quote.", description="said after a block quote")
+    code_note: str = Field(
+        "There is a code example here; you'll find it in the written version.",
+        description="said in place of a code block",
+    )
+    min_sentence_chars: int = Field(
+        18, ge=0, description="shorter sentences are read together with a neighbour"
+    )
+
+
+class RenderSettings(Strict):
+    """Everything about one render that is not the essay or the voice."""
+
+    bitrate: int = Field(96, description="MP3 bitrate in kbps (constant bitrate)")
+    target_lufs: float = Field(-16.0, ge=-30, le=-10, description="integrated loudness")
+    peak_dbtp: float = Field(-1.0, ge=-6, le=0, description="true-peak ceiling")
+    sample_rate: int = Field(44100, description="episode sample rate")
+    pauses: Pauses = Pauses()
+    speech: SpeechOptions = SpeechOptions()
+
+    @field_validator("bitrate")
+    @classmethod
+    def _mp3_bitrate(cls, bitrate: int) -> int:
+        if bitrate not in ALLOWED_BITRATES:
+            allowed = ", ".join(map(str, ALLOWED_BITRATES))
+            raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
+        return bitrate

@@ -1,0 +1,1 @@
+"""Synthesis engines: each turns spoken text into mono float32 audio for one voice."""

