@@ -46,7 +46,7 @@ class TakeCache:
         return audio, sample_rate
 
     def put(self, key: str, audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
-        """Store a take and return it exactly as a later `get` will, so cold and warm renders match."""
+        """Store a take; return it exactly as a later `get` will, so cold and warm renders match."""
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:

@@ -21,7 +21,11 @@ def test_short_sentence_is_one_part() -> None:
 def test_long_sentence_splits_at_clause_punctuation_first() -> None:
     source = "First part is here; second part, with a comma, is here too."
     parts = fit_to_limit(source, shout, 30)
-    assert [p[0] for p in parts] == ["First part is here;", "second part, with a comma,", "is here too."]
+    assert [p[0] for p in parts] == [
+        "First part is here;",
+        "second part, with a comma,",
+        "is here too.",
+    ]
     assert all(len(spoken) <= 30 for _, spoken in parts)
 
 

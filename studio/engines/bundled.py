@@ -173,7 +173,9 @@ def write_seeded_model(source: Path, target: Path, seed: int) -> None:
         shape = f"{node.output[0]}/studio_shape"
         sliced = f"{node.output[0]}/studio_slice"
         nodes.append(helper.make_node("Shape", [node.input[0]], [shape]))
-        nodes.append(helper.make_node("Slice", ["studio_noise", "studio_noise_start", shape], [sliced]))
+        nodes.append(
+            helper.make_node("Slice", ["studio_noise", "studio_noise_start", shape], [sliced])
+        )
         scale, mean = float(attributes.get("scale", 1.0)), float(attributes.get("mean", 0.0))
         scale_name, mean_name = f"{sliced}/scale", f"{sliced}/mean"
         graph.initializer.extend(

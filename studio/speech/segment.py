@@ -67,12 +67,19 @@ def merge_short(sentences: list[str], minimum: int, limit: int) -> list[list[int
         return sum(len(sentences[i]) + 1 for i in group) - 1
 
     for index, sentence in enumerate(sentences):
-        if groups and length(groups[-1]) < minimum and length(groups[-1]) + 1 + len(sentence) <= limit:
+        if (
+            groups
+            and length(groups[-1]) < minimum
+            and length(groups[-1]) + 1 + len(sentence) <= limit
+        ):
             groups[-1].append(index)
         else:
             groups.append([index])
     # A short sentence closing the paragraph joins the one before it.
-    if len(groups) > 1 and length(groups[-1]) < minimum:
-        if length(groups[-2]) + 1 + length(groups[-1]) <= limit:
-            groups[-2:] = [groups[-2] + groups[-1]]
+    if (
+        len(groups) > 1
+        and length(groups[-1]) < minimum
+        and length(groups[-2]) + 1 + length(groups[-1]) <= limit
+    ):
+        groups[-2:] = [groups[-2] + groups[-1]]
     return groups

@@ -1,0 +1,355 @@
+"""Essay file to episode files: the stages wired together, with the take cache and progress.
+
+This is the edge where files and caching live; every stage it calls is a pure transform.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from studio import __version__
+from studio.cache import TakeCache, default_cache_dir, take_key
+from studio.config import RenderSettings
+from studio.engines.base import Engine
+from studio.errors import StudioError
+from studio.files import write_text_atomic
+from studio.ingest import load_essay
+from studio.master import assemble, master
+from studio.publish.mp3 import Id3Tags, write_mp3
+from studio.publish.sidecars import chapters_json, srt, webvtt
+from studio.speech.lexicon import Lexicon
+from studio.speech.script import Voicing, build_script
+from studio.types import Episode, Essay, Script, Take
+from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
+
+# Called after each take: (takes done, takes in all, seconds of audio so far).
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    essay: Path
+    out_dir: Path
+    voice: str = DEFAULT_VOICE
+    settings: RenderSettings = field(default_factory=RenderSettings)
+    lexicons: tuple[Path, ...] = ()  # applied after the voice's own lexicon, later ones winning
+    cover: Path | None = None
+    force: bool = False  # render even when the outputs are up to date
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    slug: str
+    outputs: dict[str, Path]
+    segments: int
+    synthesized: int
+    cache_hits: int
+    duration: float
+    integrated_lufs: float
+    true_peak_dbtp: float
+    up_to_date: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything decided before any audio is made: cheap, and enough to know if work is due."""
+
+    essay: Essay
+    profile: VoiceProfile
+    engine: Engine
+    script: Script
+    keys: tuple[str, ...]
+    render_key: str
+    outputs: dict[str, Path]
+
+
+def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
+    suffixes = {
+        "mp3": ".mp3",
+        "chapters": ".chapters.json",
+        "vtt": ".vtt",
+        "srt": ".srt",
+        "manifest": ".json",
+    }
+    return {kind: out_dir / f"{slug}{suffix}" for kind, suffix in suffixes.items()}
+
+
+def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
+    settings = request.settings
+    essay = load_essay(request.essay, chapter_level=settings.speech.chapter_level)
+    profile, engine, voicing = open_voice(request.voice, request.lexicons, cache_dir)
+    script = build_script(essay, voicing, speech=settings.speech, pauses=settings.pauses)
+    if not script.segments:
+        raise StudioError(f"{request.essay}: nothing to read after normalization")
+    identity = engine.identity()
+    keys = tuple(take_key(segment.text, identity) for segment in script.segments)
+    render_key = _hash(
+        {
+            "studio": __version__,
+            "keys": keys,
+            "pauses": [s.pause_after for s in script.segments],
+            "chapters": [(c.title, len(c.segments)) for c in script.chapters],
+            "sources": [s.source for s in script.segments],
+            "settings": settings.model_dump(mode="json"),
+            "meta": [
+                essay.meta.title,
+                essay.meta.author,
+                str(essay.meta.date or ""),
+                essay.meta.description,
+            ],
+            "cover": _file_digest(request.cover) if request.cover else None,
+        }
+    )
+    outputs = output_paths(request.out_dir, essay.meta.slug)
+    return Prepared(essay, profile, engine, script, keys, render_key, outputs)
+
+
+def open_voice(
+    name: str, lexicons: tuple[Path, ...], cache_dir: Path
+) -> tuple[VoiceProfile, Engine, Voicing]:
+    """The voice profile, its engine (not loaded yet) and what the script needs to know of it."""
+    profile = find_voice(name)
+    engine = open_engine(profile, cache_dir)
+    lexicon_files = [p for p in (profile.lexicon, *lexicons) if p is not None]
+    lexicon = Lexicon.merge(*(Lexicon.load(p) for p in lexicon_files))
+    return profile, engine, Voicing(engine.max_chars, engine.accepts_ipa, lexicon)
+
+
+def is_up_to_date(prepared: Prepared) -> bool:
+    manifest = prepared.outputs["manifest"]
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if recorded.get("render_key") != prepared.render_key:
+        return False
+    sizes = recorded.get("sizes", {})
+    return all(
+        path.is_file() and path.stat().st_size == sizes.get(kind)
+        for kind, path in prepared.outputs.items()
+        if kind != "manifest"
+    )
+
+
+def render(
+    request: RenderRequest, *, cache_dir: Path | None = None, progress: Progress | None = None
+) -> RenderResult:
+    started = time.perf_counter()
+    cache_dir = cache_dir or default_cache_dir()
+    prepared = prepare(request, cache_dir)
+    timings = {"prepare": time.perf_counter() - started}
+    if not request.force and is_up_to_date(prepared):
+        return _result_from_manifest(prepared, timings)
+    _ensure_writable(request.out_dir)
+
+    mark = time.perf_counter()
+    takes = synthesize_takes(prepared.script, prepared.engine, TakeCache(cache_dir), progress)
+    timings["synthesize"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    settings = request.settings
+    episode = assemble(
+        prepared.script, [take for take, _ in takes], sample_rate=settings.sample_rate
+    )
+    episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)
+    timings["master"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    write_outputs(prepared, request, episode, takes)
+    timings["publish"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    hits = sum(1 for take, _ in takes if take.cached)
+    assert episode.loudness is not None
+    return RenderResult(
+        slug=prepared.essay.meta.slug,
+        outputs=prepared.outputs,
+        segments=len(takes),
+        synthesized=len(takes) - hits,
+        cache_hits=hits,
+        duration=episode.duration,
+        integrated_lufs=episode.loudness.integrated_lufs,
+        true_peak_dbtp=episode.loudness.true_peak_dbtp,
+        timings=timings,
+    )
+
+
+def synthesize_takes(
+    script: Script,
+    engine: Engine,
+    cache: TakeCache,
+    progress: Progress | None = None,
+) -> list[tuple[Take, str]]:
+    """Every segment's take and cache key, from the cache where it is there, else the engine."""
+    identity = engine.identity()
+    keys = [take_key(segment.text, identity) for segment in script.segments]
+    takes: list[tuple[Take, str]] = []
+    seconds = 0.0
+    for done, (segment, key) in enumerate(zip(script.segments, keys, strict=True), 1):
+        stored = cache.get(key)
+        if stored is not None:
+            take = Take(stored[0], stored[1], cached=True)
+        else:
+            audio = engine.synthesize(segment.text)
+            take = Take(*cache.put(key, audio, engine.sample_rate), cached=False)
+        takes.append((take, key))
+        seconds += len(take.audio) / take.sample_rate
+        if progress:
+            progress(done, len(keys), seconds)
+    return takes
+
+
+def write_outputs(
+    prepared: Prepared, request: RenderRequest, episode: Episode, takes: list[tuple[Take, str]]
+) -> None:
+    meta = prepared.essay.meta
+    outputs = prepared.outputs
+    tags = Id3Tags(
+        title=meta.title,
+        artist=meta.author or prepared.profile.name,
+        album=meta.title,
+        date=meta.date.isoformat() if meta.date else "",
+        description=meta.description,
+        cover=request.cover,
+    )
+    write_mp3(episode, outputs["mp3"], tags=tags, bitrate_kbps=request.settings.bitrate)
+    write_text_atomic(outputs["chapters"], chapters_json(episode, title=meta.title))
+    write_text_atomic(outputs["vtt"], webvtt(episode))
+    write_text_atomic(outputs["srt"], srt(episode))
+    # The manifest goes last: its render key vouches for every file written before it.
+    manifest = build_manifest(prepared, episode, takes)
+    write_text_atomic(outputs["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def build_manifest(
+    prepared: Prepared, episode: Episode, takes: list[tuple[Take, str]]
+) -> dict[str, Any]:
+    meta = prepared.essay.meta
+    loudness = episode.loudness
+    chapter_of = [i for i, c in enumerate(prepared.script.chapters) for _ in c.segments]
+    return {
+        "studio": __version__,
+        "render_key": prepared.render_key,
+        "essay": {
+            "title": meta.title,
+            "slug": meta.slug,
+            "author": meta.author,
+            "date": meta.date.isoformat() if meta.date else None,
+            "description": meta.description,
+        },
+        "voice": {"name": prepared.profile.name, **prepared.engine.identity()},
+        "duration": round(episode.duration, 3),
+        "loudness": {
+            "integrated_lufs": round(loudness.integrated_lufs, 2) if loudness else None,
+            "true_peak_dbtp": round(loudness.true_peak_dbtp, 2) if loudness else None,
+        },
+        "cache": {
+            "hits": sum(1 for take, _ in takes if take.cached),
+            "synthesized": sum(1 for take, _ in takes if not take.cached),
+        },
+        "chapters": [
+            {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)}
+            for c in episode.chapters
+        ],
+        "segments": [
+            {
+                "chapter": chapter_of[i],
+                "text": placement.text,
+                "source": placement.source,
+                "start": round(placement.start, 3),
+                "end": round(placement.end, 3),
+                "cached": take.cached,
+                "key": key,
+            }
+            for i, (placement, (take, key)) in enumerate(
+                zip(episode.placements, takes, strict=True)
+            )
+        ],
+        "sizes": {
+            kind: path.stat().st_size
+            for kind, path in prepared.outputs.items()
+            if kind != "manifest"
+        },
+    }
+
+
+def _result_from_manifest(prepared: Prepared, timings: dict[str, float]) -> RenderResult:
+    recorded = json.loads(prepared.outputs["manifest"].read_text(encoding="utf-8"))
+    return RenderResult(
+        slug=prepared.essay.meta.slug,
+        outputs=prepared.outputs,
+        segments=len(prepared.keys),
+        synthesized=0,
+        cache_hits=len(prepared.keys),
+        duration=recorded["duration"],
+        integrated_lufs=recorded["loudness"]["integrated_lufs"],
+        true_peak_dbtp=recorded["loudness"]["true_peak_dbtp"],
+        up_to_date=True,
+        timings=timings,
+    )
+
+
+def _ensure_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StudioError(f"cannot create output folder {out_dir}: {error.strerror}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise StudioError(f"output folder {out_dir} is not writable: choose another with --out")
+
+
+def _hash(payload: object) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise StudioError(f"cannot read cover image {path}: {error.strerror}") from None
+
+
+def audition(
+    text: str,
+    output: Path,
+    *,
+    voice: str = DEFAULT_VOICE,
+    lexicons: tuple[Path, ...] = (),
+    settings: RenderSettings | None = None,
+    cache_dir: Path | None = None,
+) -> str:
+    """Speak a phrase, normalized as in an essay, to a mastered WAV file; return what was said."""
+    import soundfile as sf
+
+    from studio.files import atomic_path
+    from studio.types import Block, Chapter, EssayMeta
+
+    settings = settings or RenderSettings()
+    if not text.strip():
+        raise StudioError("nothing to say: give some text")
+    if output.suffix.lower() != ".wav":
+        raise StudioError(f"{output}: write the audition to a .wav file")
+    cache_dir = cache_dir or default_cache_dir()
+    _, engine, voicing = open_voice(voice, lexicons, cache_dir)
+    essay = Essay(EssayMeta(title="", slug="say"), (Chapter("", (Block("paragraph", text),)),))
+    script = build_script(
+        essay, voicing, speech=settings.speech, pauses=settings.pauses, opening_enabled=False
+    )
+    if not script.segments:
+        raise StudioError(f"nothing to say in {text!r}")
+    takes = [take for take, _ in synthesize_takes(script, engine, TakeCache(cache_dir))]
+    episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
+    episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)
+    if not output.parent.is_dir():
+        raise StudioError(f"folder {output.parent} does not exist")
+    with atomic_path(output) as tmp:
+        sf.write(tmp, episode.audio, episode.sample_rate, subtype="PCM_16")
+    return " ".join(s.text for s in script.segments)

@@ -1,0 +1,1 @@
+"""Speech text: normalization, pronunciation lexicon, segmentation and the script."""

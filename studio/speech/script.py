@@ -1,0 +1,149 @@
+"""Essay to Script: what the voice says, segment by segment, with the pause after each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from num2words import num2words
+
+from studio.config import Pauses, SpeechOptions
+from studio.speech.lexicon import Lexicon
+from studio.speech.normalize import normalize
+from studio.speech.segment import fit_to_limit, merge_short, split_sentences
+from studio.types import Block, Chapter, Essay, Script, ScriptChapter, Segment
+
+
+@dataclass(frozen=True)
+class Voicing:
+    """What the script needs to know about the voice that will read it."""
+
+    max_chars: int
+    accepts_ipa: bool
+    lexicon: Lexicon | None = None
+
+
+def build_script(
+    essay: Essay,
+    voicing: Voicing,
+    *,
+    speech: SpeechOptions | None = None,
+    pauses: Pauses | None = None,
+    opening_enabled: bool = True,
+) -> Script:
+    """Turn an essay into spoken segments; every sentence of the essay lands in one of them.
+
+    With `opening_enabled`, the episode starts by reading the title (and the author, if configured).
+    """
+
+    speech = speech or SpeechOptions()
+    pauses = pauses or Pauses()
+
+    def speak(text: str) -> str:
+        return normalize(text, voicing.lexicon, allow_ipa=voicing.accepts_ipa)
+
+    reader = _Reader(speak, voicing.max_chars, speech, pauses)
+    opening = reader.opening(essay) if opening_enabled else []
+    chapters: list[ScriptChapter] = []
+    for index, chapter in enumerate(essay.chapters):
+        segments = reader.chapter(chapter)
+        if index == 0:
+            segments = opening + segments
+        if segments:
+            chapters.append(ScriptChapter(chapter.title or essay.meta.title, tuple(segments)))
+    if not chapters and opening:
+        chapters.append(ScriptChapter(essay.meta.title, tuple(opening)))
+    return Script(essay.meta.title, _close_chapters(chapters, pauses))
+
+
+def _close_chapters(chapters: list[ScriptChapter], pauses: Pauses) -> tuple[ScriptChapter, ...]:
+    """The last segment of each chapter is followed by the chapter gap."""
+    closed = []
+    for chapter in chapters:
+        *body, last = chapter.segments
+        last = Segment(last.text, last.source, max(last.pause_after, pauses.chapter))
+        closed.append(ScriptChapter(chapter.title, (*body, last)))
+    return tuple(closed)
+
+
+class _Reader:
+    def __init__(
+        self, speak: Callable[[str], str], limit: int, speech: SpeechOptions, pauses: Pauses
+    ) -> None:
+        self.speak = speak
+        self.limit = limit
+        self.speech = speech
+        self.pauses = pauses
+
+    def opening(self, essay: Essay) -> list[Segment]:
+        segments = self.sentences(_as_sentence(essay.meta.title), self.pauses.title)
+        if self.speech.read_author and essay.meta.author:
+            segments[-1:] = [
+                _with_pause(segments[-1], self.pauses.sentence),
+                *self.sentences(f"By {essay.meta.author}.", self.pauses.title),
+            ]
+        return segments
+
+    def chapter(self, chapter: Chapter) -> list[Segment]:
+        segments: list[Segment] = []
+        if chapter.title:
+            segments += self.sentences(_as_sentence(chapter.title), self.pauses.heading)
+        blocks = chapter.blocks
+        index = 0
+        while index < len(blocks):
+            block = blocks[index]
+            if block.kind == "quote":
+                end = index
+                while end < len(blocks) and blocks[end].kind == "quote":
+                    end += 1
+                segments += self.quote(blocks[index:end])
+                index = end
+                continue
+            segments += self.block(block)
+            index += 1
+        return segments
+
+    def quote(self, blocks: tuple[Block, ...]) -> list[Segment]:
+        segments = self.sentences(self.speech.quote_intro, self.pauses.sentence)
+        for block in blocks:
+            segments += self.block(block)
+        segments[-1:] = [_with_pause(segments[-1], self.pauses.sentence)]
+        return segments + self.sentences(self.speech.quote_outro, self.pauses.paragraph)
+
+    def block(self, block: Block) -> list[Segment]:
+        if block.kind == "code":
+            return self.sentences(self.speech.code_note, self.pauses.paragraph)
+        segments = self.sentences(block.text, self.pauses.paragraph)
+        if block.kind == "list_item" and block.number is not None and segments:
+            first = segments[0]
+            label = num2words(block.number).capitalize()
+            segments[0] = Segment(
+                f"{label}: {first.text}", f"{block.number}. {first.source}", first.pause_after
+            )
+        return segments
+
+    def sentences(self, text: str, pause_after_last: float) -> list[Segment]:
+        """One paragraph's sentences as segments: short ones merged, long ones split."""
+        parts: list[tuple[str, str]] = []
+        for sentence in split_sentences(text):
+            parts += fit_to_limit(sentence, self.speak, self.limit)
+        spoken = [text for _, text in parts]
+        segments = []
+        for group in merge_short(spoken, self.speech.min_sentence_chars, self.limit):
+            source = " ".join(parts[i][0] for i in group)
+            segments.append(
+                Segment(" ".join(spoken[i] for i in group), source, self.pauses.sentence)
+            )
+        if segments:
+            segments[-1] = _with_pause(segments[-1], pause_after_last)
+        return segments
+
+
+def _with_pause(segment: Segment, pause: float) -> Segment:
+    return Segment(segment.text, segment.source, pause)
+
+
+def _as_sentence(heading: str) -> str:
+    """Headings rarely end in punctuation; a full stop makes the voice close them as a sentence."""
+    heading = heading.strip()
+    return heading if heading[-1:] in ".?!" else f"{heading}."
