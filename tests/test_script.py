@@ -138,3 +138,25 @@ def test_markdown_with_jargon_reads_naturally() -> None:
     assert "fifteen dollars per million" in spoken
     assert "versus" in spoken and "oh one" in spoken
     assert "about one million dollars" in spoken
+
+
+def test_every_block_ends_as_a_sentence() -> None:
+    script = build_script(
+        essay(
+            Chapter(
+                "",
+                (
+                    Block("list_item", "turning headings into chapters,", number=1),
+                    Block("list_item", "saying it right", number=2),
+                    Block("paragraph", 'He said "stop."'),
+                ),
+            )
+        ),
+        VOICING,
+        speech=SpeechOptions(read_author=False),
+    )
+    assert [s.text for s in script.segments][1:] == [
+        "One: turning headings into chapters.",
+        "Two: saying it right.",
+        'He said "stop."',
+    ]

@@ -135,8 +135,18 @@ class _Reader:
                 Segment(" ".join(spoken[i] for i in group), source, self.pauses.sentence)
             )
         if segments:
-            segments[-1] = _with_pause(segments[-1], pause_after_last)
+            last = segments[-1]
+            segments[-1] = Segment(_closed(last.text), last.source, pause_after_last)
         return segments
+
+
+def _closed(spoken: str) -> str:
+    """End a block's last take as a sentence: without it the voice trails off mid-thought
+    (list items and captions often end in a comma or nothing at all)."""
+    stripped = spoken.rstrip(" ,;:-")
+    if stripped[-1:] in (".", "?", "!") or stripped.endswith(('."', '?"', '!"')):
+        return stripped
+    return f"{stripped}."
 
 
 def _with_pause(segment: Segment, pause: float) -> Segment:
