@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ALLOWED_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+# Below 56 kbps libsndfile's LAME writes no Info header, so decoders cannot trim the encoder
+# delay: the decoded episode comes out ~1600 samples long and its duration is misreported.
+MP3_BITRATES_KBPS = (56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
 
 
 class Strict(BaseModel):
@@ -50,7 +52,7 @@ class RenderSettings(Strict):
     @field_validator("bitrate")
     @classmethod
     def _mp3_bitrate(cls, bitrate: int) -> int:
-        if bitrate not in ALLOWED_BITRATES:
-            allowed = ", ".join(map(str, ALLOWED_BITRATES))
+        if bitrate not in MP3_BITRATES_KBPS:
+            allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
             raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
         return bitrate

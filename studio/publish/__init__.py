@@ -1,0 +1,1 @@
+"""Publishing: the encoded episode with its chapters, and the sidecar files players read."""

@@ -1,0 +1,184 @@
+"""Encode a mastered Episode to one CBR MP3 with ID3v2.3 tags and chapters (CHAP + CTOC)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import mutagen.id3 as id3
+import numpy as np
+import soundfile
+
+from studio.config import MP3_BITRATES_KBPS
+from studio.errors import StudioError
+from studio.files import atomic_path
+from studio.types import ChapterMark, Episode
+
+MP3_SAMPLE_RATES = (32000, 44100, 48000)  # MPEG-1 Layer III
+
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+_TOC_ID = "toc"
+
+
+@dataclass(frozen=True)
+class Id3Tags:
+    """What the episode file says about itself. Empty strings leave a frame out."""
+
+    title: str
+    artist: str = ""
+    album: str = ""  # the show's name
+    date: str = ""  # "2026-11-28", "2026-11", "2026" or ""
+    description: str = ""
+    cover: Path | None = None  # JPEG or PNG
+
+
+def write_mp3(episode: Episode, path: Path, *, tags: Id3Tags, bitrate_kbps: int = 96) -> None:
+    """Encode `episode` once, as constant-bitrate mono MP3, tag it, and move it into `path`.
+
+    Chapters become one CHAP per ChapterMark ("chp0", "chp1", …, in ms, contiguous, the last
+    ending at the duration) under one ordered top-level CTOC; an untitled chapter takes the
+    episode's title. The file appears at `path` only once it is complete.
+    """
+    if bitrate_kbps not in MP3_BITRATES_KBPS:
+        allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
+        raise StudioError(
+            f"MP3 bitrate {bitrate_kbps} kbps is not supported: use one of {allowed} kbps "
+            "(below 56 the encoder writes no header giving the exact length)."
+        )
+    if episode.sample_rate not in MP3_SAMPLE_RATES:
+        raise StudioError(
+            f"Cannot encode {episode.sample_rate} Hz audio as MP3: master the episode at "
+            "44100 Hz (32000 and 48000 Hz also work)."
+        )
+    if tags.date and not _DATE.fullmatch(tags.date):
+        raise StudioError(f"Episode date {tags.date!r} is not a date: write it as YYYY-MM-DD.")
+    audio = np.asarray(episode.audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"write_mp3 expects mono audio, got shape {audio.shape}")
+    # Read the cover before the encode, which takes a while for a long episode.
+    cover = _read_cover(tags.cover) if tags.cover is not None else None
+
+    path = Path(path)
+    try:
+        with atomic_path(path) as partial:
+            # Both settings are needed for CBR: CONSTANT alone silently gives ~77 kbps VBR.
+            soundfile.write(
+                partial,
+                audio,
+                episode.sample_rate,
+                format="MP3",
+                subtype="MPEG_LAYER_III",
+                bitrate_mode="CONSTANT",
+                compression_level=(320 - bitrate_kbps) / 288,
+            )
+            # v2.3, not v2.4: under v2.4 Apple Podcasts broke on chapter titles over ~51 chars.
+            tag = _id3_tag(episode, tags, cover)
+            tag.update_to_v23()  # TDRC becomes TYER + TDAT; save alone would drop it
+            tag.save(partial, v2_version=3)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise StudioError(
+            f"Cannot write {path}: {reason}. Check that the folder exists and is writable."
+        ) from error
+
+
+def read_chapters(path: Path) -> tuple[ChapterMark, ...]:
+    """The chapters of an MP3's top-level table of contents, in order (empty if it has none).
+
+    Times are in seconds, as stored (whole ms); an untitled CHAP reads as "".
+    """
+    try:
+        tags = id3.ID3(path)
+    except id3.ID3NoHeaderError:
+        return ()
+    tables = [toc for toc in tags.getall("CTOC") if toc.flags & id3.CTOCFlags.TOP_LEVEL]
+    if not tables:
+        return ()
+    chapters = {chap.element_id: chap for chap in tags.getall("CHAP")}
+    marks = []
+    for element_id in tables[0].child_element_ids:
+        chap = chapters.get(element_id)
+        if chap is None:  # a dangling id in someone else's file
+            continue
+        title = chap.sub_frames.get("TIT2")
+        marks.append(
+            ChapterMark(
+                title=str(title) if title is not None else "",
+                start=chap.start_time / 1000,
+                end=chap.end_time / 1000,
+            )
+        )
+    return tuple(marks)
+
+
+def _id3_tag(episode: Episode, tags: Id3Tags, cover: tuple[str, bytes] | None) -> id3.ID3:
+    utf16 = id3.Encoding.UTF16  # ID3v2.3 has no UTF-8
+    tag = id3.ID3()
+    tag.add(id3.TIT2(encoding=utf16, text=[tags.title]))
+    if tags.artist:
+        tag.add(id3.TPE1(encoding=utf16, text=[tags.artist]))
+    if tags.album:
+        tag.add(id3.TALB(encoding=utf16, text=[tags.album]))
+    if tags.date:
+        tag.add(id3.TDRC(encoding=utf16, text=[tags.date]))
+    if tags.description:
+        tag.add(id3.COMM(encoding=utf16, lang="eng", desc="", text=[tags.description]))
+    if cover is not None:
+        mime, data = cover
+        tag.add(
+            id3.APIC(
+                encoding=utf16, mime=mime, type=id3.PictureType.COVER_FRONT, desc="", data=data
+            )
+        )
+
+    spans = _chapter_spans_ms(episode)
+    element_ids = [f"chp{index}" for index in range(len(spans))]
+    for element_id, (title, start_ms, end_ms) in zip(element_ids, spans, strict=True):
+        tag.add(
+            id3.CHAP(
+                element_id=element_id,
+                start_time=start_ms,
+                end_time=end_ms,
+                sub_frames=[id3.TIT2(encoding=utf16, text=[title or tags.title])],
+            )
+        )
+    if element_ids:
+        # Apple Podcasts ignores chapters unless the CTOC is flagged top-level and ordered and
+        # has a title; Overcast cannot navigate without a CTOC at all.
+        tag.add(
+            id3.CTOC(
+                element_id=_TOC_ID,
+                flags=id3.CTOCFlags.TOP_LEVEL | id3.CTOCFlags.ORDERED,
+                child_element_ids=element_ids,
+                sub_frames=[id3.TIT2(encoding=utf16, text=[tags.title])],
+            )
+        )
+    return tag
+
+
+def _chapter_spans_ms(episode: Episode) -> list[tuple[str, int, int]]:
+    """(title, start, end) in whole ms: each end is the next start, the last the duration."""
+    if not episode.chapters:
+        return []
+    starts = [round(mark.start * 1000) for mark in episode.chapters]
+    ends = [*starts[1:], round(episode.duration * 1000)]
+    return [
+        (mark.title, start, end)
+        for mark, start, end in zip(episode.chapters, starts, ends, strict=True)
+    ]
+
+
+def _read_cover(cover: Path) -> tuple[str, bytes]:
+    try:
+        data = Path(cover).read_bytes()
+    except OSError as error:
+        raise StudioError(
+            f"Cannot read the cover image {cover}: {error.strerror or error}. "
+            "Check the path in the show's settings."
+        ) from error
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", data
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", data
+    raise StudioError(f"The cover image {cover} is neither JPEG nor PNG: convert it to one.")
