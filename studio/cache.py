@@ -37,6 +37,16 @@ class TakeCache:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.flac"
 
+    def has(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def seconds(self, key: str) -> float:
+        """A cached take's duration, from its header alone."""
+        try:
+            return float(sf.info(self.path(key)).duration)
+        except (OSError, sf.LibsndfileError):
+            return 0.0
+
     def get(self, key: str) -> tuple[np.ndarray, int] | None:
         path = self.path(key)
         try:

@@ -137,10 +137,13 @@ def assemble(
     if len(takes) != len(segments):
         raise ValueError(f"{len(takes)} takes for {len(segments)} segments: one take per segment")
 
-    speech = [trim_silence(take.audio, take.sample_rate) for take in takes]
+    # Two passes over the takes, so they never need to be in memory all at once (a render reads
+    # them from the cache one by one): lengths first, to allocate, then the audio itself.
     lengths = [
-        _resampled_length(len(audio), take.sample_rate, sample_rate)
-        for audio, take in zip(speech, takes, strict=True)
+        _resampled_length(
+            len(trim_silence(take.audio, take.sample_rate)), take.sample_rate, sample_rate
+        )
+        for take in takes
     ]
     pauses = [_samples(segment.pause_after, sample_rate) for segment in segments]
     tail_samples = _samples(tail, sample_rate)
@@ -153,8 +156,11 @@ def assemble(
     timeline = np.zeros(total, dtype=np.float32)
     starts: list[int] = []
     cursor = lead_in_samples
-    for audio, take, length, pause in zip(speech, takes, lengths, pauses, strict=True):
-        timeline[cursor : cursor + length] = _resample(audio, take.sample_rate, sample_rate, length)
+    for take, length, pause in zip(takes, lengths, pauses, strict=True):
+        speech = trim_silence(take.audio, take.sample_rate)
+        timeline[cursor : cursor + length] = _resample(
+            speech, take.sample_rate, sample_rate, length
+        )
         starts.append(cursor)
         cursor += length + pause
 
@@ -182,7 +188,13 @@ def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
     )
 
 
-def master(episode: Episode, *, target_lufs: float = -16.0, peak_dbtp: float = -1.0) -> Episode:
+def master(
+    episode: Episode,
+    *,
+    target_lufs: float = -16.0,
+    peak_dbtp: float = -1.0,
+    in_place: bool = False,
+) -> Episode:
     """Return the episode at `target_lufs` with its true peak at most `peak_dbtp`.
 
     Gain to target, then a look-ahead limiter holds the true peak `ENCODER_HEADROOM_DB` below
@@ -190,6 +202,9 @@ def master(episode: Episode, *, target_lufs: float = -16.0, peak_dbtp: float = -
     `LOUDNESS_TOLERANCE_LU` off target the gain is corrected and the limiter rerun (at most
     `MAX_LOUDNESS_ATTEMPTS` passes). Silence stays exactly silent. The returned episode carries
     its measured loudness.
+
+    With `in_place`, the episode's own array is overwritten instead of copied: an hour-long
+    episode then needs its timeline once in memory, not twice.
     """
     audio = np.asarray(episode.audio)
     if audio.ndim != 1:
@@ -205,14 +220,18 @@ def master(episode: Episode, *, target_lufs: float = -16.0, peak_dbtp: float = -
     # The true-peak envelope scales with the gain, so it is measured once, at unity.
     chunk_peaks = _chunk_true_peaks(audio)
     ceiling = 10.0 ** ((peak_dbtp - ENCODER_HEADROOM_DB) / 20.0)
-    mastered = np.empty(len(audio), dtype=np.float32)
     tried: list[tuple[float, float]] = []  # (gain dB, loudness reached)
     plain_gain_db = target_lufs - source_lufs
     gain_db = plain_gain_db
     for _attempt in range(MAX_LOUDNESS_ATTEMPTS):
         boundary_gains = _limiter_gains(chunk_peaks, 10.0 ** (gain_db / 20.0), ceiling, rate)
-        _apply_gains(mastered, audio, boundary_gains)
-        mastered_lufs = integrated_loudness(mastered, rate)
+
+        def limited(start: int, stop: int, gains: np.ndarray = boundary_gains) -> np.ndarray:
+            out = np.empty(stop - start, dtype=np.float32)
+            _apply_gains(out, audio, gains, start, stop)
+            return out
+
+        mastered_lufs = _streamed_loudness(limited, len(audio), rate)
         tried.append((gain_db, mastered_lufs))
         if abs(target_lufs - mastered_lufs) <= LOUDNESS_TOLERANCE_LU:
             break
@@ -220,6 +239,8 @@ def master(episode: Episode, *, target_lufs: float = -16.0, peak_dbtp: float = -
         if gain_db == tried[-1][0]:
             break  # at the cap already: another pass would give the same result
 
+    mastered = audio if in_place else np.empty(len(audio), dtype=np.float32)
+    _apply_gains(mastered, audio, boundary_gains, 0, len(audio))
     loudness = Loudness(
         integrated_lufs=mastered_lufs, true_peak_dbtp=true_peak_dbtp(mastered, rate)
     )
@@ -251,6 +272,14 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     pyloudnorm would refuse it.
     """
     audio = np.asarray(audio)
+    return _streamed_loudness(lambda start, stop: audio[start:stop], len(audio), sample_rate)
+
+
+def _streamed_loudness(
+    block_at: Callable[[int, int], np.ndarray], length: int, sample_rate: int
+) -> float:
+    """Integrated loudness of a signal given block by block, so a gained copy of a long episode
+    can be measured without ever existing whole."""
     sections = _k_weighting_sections(sample_rate)
     state = np.zeros((sections.shape[0], 2))
     subblock = round(0.1 * sample_rate)
@@ -258,8 +287,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     block = max(1, _BLOCK // subblock) * subblock
     subblock_energy: list[np.ndarray] = []
     total_energy = 0.0
-    for start in range(0, len(audio), block):
-        chunk = audio[start : start + block].astype(np.float64)
+    for start in range(0, length, block):
+        chunk = block_at(start, min(start + block, length)).astype(np.float64)
         weighted, state = scipy.signal.sosfilt(sections, chunk, zi=state)
         squares = np.square(weighted, out=weighted)
         whole = len(squares) // subblock * subblock
@@ -270,8 +299,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     if len(energy) >= _GATE_SUBBLOCKS:
         window = np.lib.stride_tricks.sliding_window_view(energy, _GATE_SUBBLOCKS)
         mean_square = window.sum(axis=1) / (_GATE_SUBBLOCKS * subblock)
-    elif len(audio):
-        mean_square = np.array([total_energy / len(audio)])
+    elif length:
+        mean_square = np.array([total_energy / length])
     else:
         return -math.inf
     with np.errstate(divide="ignore"):
@@ -401,17 +430,26 @@ def _limiter_gains(
     return gains
 
 
-def _apply_gains(out: np.ndarray, audio: np.ndarray, boundary_gains: np.ndarray) -> None:
-    """out = audio x the gain, ramped linearly from each chunk boundary to the next."""
+def _apply_gains(
+    out: np.ndarray, audio: np.ndarray, boundary_gains: np.ndarray, begin: int, end: int
+) -> None:
+    """out = audio[begin:end] x the gain, ramped linearly from each chunk boundary to the next.
+
+    `out` holds just that range; it may be `audio` itself (in place) when the range is whole.
+    `begin` is a multiple of the control interval whenever it is not 0.
+    """
     interval = _CONTROL_INTERVAL
     ramp = np.arange(interval, dtype=np.float32) / interval
-    for start in range(0, len(audio), _BLOCK):
-        stop = min(start + _BLOCK, len(audio))
+    for start in range(begin, end, _BLOCK):
+        stop = min(start + _BLOCK, end)
         first, last = start // interval, -(-stop // interval)
         left = boundary_gains[first:last, None]
         right = boundary_gains[first + 1 : last + 1, None]
-        gain = (left + (right - left) * ramp).reshape(-1)[: stop - start]
-        np.multiply(audio[start:stop], gain, out=out[start:stop], casting="unsafe")
+        offset = start - first * interval
+        gain = (left + (right - left) * ramp).reshape(-1)[offset : offset + stop - start]
+        np.multiply(
+            audio[start:stop], gain, out=out[start - begin : stop - begin], casting="unsafe"
+        )
 
 
 def _in_parallel(work: Callable[[int], _Result], starts: Iterable[int]) -> list[_Result]:

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,16 +20,11 @@ from studio.engines.base import Engine
 from studio.errors import StudioError
 from studio.files import write_text_atomic
 from studio.ingest import load_essay
-from studio.master import assemble, master
-from studio.publish.mp3 import Id3Tags, write_mp3
-from studio.publish.sidecars import chapters_json, srt, webvtt
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
-from studio.types import Episode, Essay, Script, Take
+from studio.synthesize import CachedTakes, Progress, TakeRecord, synthesize
+from studio.types import Episode, Essay, Script
 from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
-
-# Called after each take: (takes done, takes in all, seconds of audio so far).
-Progress = Callable[[int, int, float], None]
 
 
 @dataclass(frozen=True)
@@ -149,30 +143,33 @@ def render(
     if not request.force and is_up_to_date(prepared):
         return _result_from_manifest(prepared, timings)
     _ensure_writable(request.out_dir)
+    # Mastering imports scipy (over a second): only a render that has work to do pays for it.
+    from studio.master import assemble, master
 
     mark = time.perf_counter()
-    takes = synthesize_takes(prepared.script, prepared.engine, TakeCache(cache_dir), progress)
+    records = synthesize(prepared.script, prepared.keys, prepared.profile, cache_dir, progress)
     timings["synthesize"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     settings = request.settings
-    episode = assemble(
-        prepared.script, [take for take, _ in takes], sample_rate=settings.sample_rate
+    takes = CachedTakes(TakeCache(cache_dir), records)
+    episode = assemble(prepared.script, takes, sample_rate=settings.sample_rate)
+    episode = master(
+        episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp, in_place=True
     )
-    episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)
     timings["master"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    write_outputs(prepared, request, episode, takes)
+    write_outputs(prepared, request, episode, records)
     timings["publish"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
-    hits = sum(1 for take, _ in takes if take.cached)
+    hits = sum(1 for record in records if record.cached)
     assert episode.loudness is not None
     return RenderResult(
         slug=prepared.essay.meta.slug,
         outputs=prepared.outputs,
-        segments=len(takes),
-        synthesized=len(takes) - hits,
+        segments=len(records),
+        synthesized=len(records) - hits,
         cache_hits=hits,
         duration=episode.duration,
         integrated_lufs=episode.loudness.integrated_lufs,
@@ -181,34 +178,12 @@ def render(
     )
 
 
-def synthesize_takes(
-    script: Script,
-    engine: Engine,
-    cache: TakeCache,
-    progress: Progress | None = None,
-) -> list[tuple[Take, str]]:
-    """Every segment's take and cache key, from the cache where it is there, else the engine."""
-    identity = engine.identity()
-    keys = [take_key(segment.text, identity) for segment in script.segments]
-    takes: list[tuple[Take, str]] = []
-    seconds = 0.0
-    for done, (segment, key) in enumerate(zip(script.segments, keys, strict=True), 1):
-        stored = cache.get(key)
-        if stored is not None:
-            take = Take(stored[0], stored[1], cached=True)
-        else:
-            audio = engine.synthesize(segment.text)
-            take = Take(*cache.put(key, audio, engine.sample_rate), cached=False)
-        takes.append((take, key))
-        seconds += len(take.audio) / take.sample_rate
-        if progress:
-            progress(done, len(keys), seconds)
-    return takes
-
-
 def write_outputs(
-    prepared: Prepared, request: RenderRequest, episode: Episode, takes: list[tuple[Take, str]]
+    prepared: Prepared, request: RenderRequest, episode: Episode, records: list[TakeRecord]
 ) -> None:
+    from studio.publish.mp3 import Id3Tags, write_mp3
+    from studio.publish.sidecars import chapters_json, srt, webvtt
+
     meta = prepared.essay.meta
     outputs = prepared.outputs
     tags = Id3Tags(
@@ -224,12 +199,12 @@ def write_outputs(
     write_text_atomic(outputs["vtt"], webvtt(episode))
     write_text_atomic(outputs["srt"], srt(episode))
     # The manifest goes last: its render key vouches for every file written before it.
-    manifest = build_manifest(prepared, episode, takes)
+    manifest = build_manifest(prepared, episode, records)
     write_text_atomic(outputs["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False))
 
 
 def build_manifest(
-    prepared: Prepared, episode: Episode, takes: list[tuple[Take, str]]
+    prepared: Prepared, episode: Episode, records: list[TakeRecord]
 ) -> dict[str, Any]:
     meta = prepared.essay.meta
     loudness = episode.loudness
@@ -251,8 +226,9 @@ def build_manifest(
             "true_peak_dbtp": round(loudness.true_peak_dbtp, 2) if loudness else None,
         },
         "cache": {
-            "hits": sum(1 for take, _ in takes if take.cached),
-            "synthesized": sum(1 for take, _ in takes if not take.cached),
+            "hits": sum(1 for record in records if record.cached),
+            "synthesized": sum(1 for record in records if not record.cached),
+            "retries": sum(record.attempts - 1 for record in records),
         },
         "chapters": [
             {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)}
@@ -265,12 +241,12 @@ def build_manifest(
                 "source": placement.source,
                 "start": round(placement.start, 3),
                 "end": round(placement.end, 3),
-                "cached": take.cached,
-                "key": key,
+                "cached": record.cached,
+                "attempts": record.attempts,
+                **({"notes": list(record.notes)} if record.notes else {}),
+                "key": record.key,
             }
-            for i, (placement, (take, key)) in enumerate(
-                zip(episode.placements, takes, strict=True)
-            )
+            for i, (placement, record) in enumerate(zip(episode.placements, records, strict=True))
         ],
         "sizes": {
             kind: path.stat().st_size
@@ -330,6 +306,7 @@ def audition(
     import soundfile as sf
 
     from studio.files import atomic_path
+    from studio.master import assemble, master
     from studio.types import Block, Chapter, EssayMeta
 
     settings = settings or RenderSettings()
@@ -338,14 +315,17 @@ def audition(
     if output.suffix.lower() != ".wav":
         raise StudioError(f"{output}: write the audition to a .wav file")
     cache_dir = cache_dir or default_cache_dir()
-    _, engine, voicing = open_voice(voice, lexicons, cache_dir)
+    profile, engine, voicing = open_voice(voice, lexicons, cache_dir)
     essay = Essay(EssayMeta(title="", slug="say"), (Chapter("", (Block("paragraph", text),)),))
     script = build_script(
         essay, voicing, speech=settings.speech, pauses=settings.pauses, opening_enabled=False
     )
     if not script.segments:
         raise StudioError(f"nothing to say in {text!r}")
-    takes = [take for take, _ in synthesize_takes(script, engine, TakeCache(cache_dir))]
+    identity = engine.identity()
+    keys = [take_key(segment.text, identity) for segment in script.segments]
+    records = synthesize(script, keys, profile, cache_dir)
+    takes = CachedTakes(TakeCache(cache_dir), records)
     episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
     episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)
     if not output.parent.is_dir():

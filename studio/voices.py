@@ -33,6 +33,7 @@ class VoiceProfile(BaseModel):
     noise_scale: float | None = Field(None, ge=0, le=2)
     noise_w: float | None = Field(None, ge=0, le=2)
     seed: int = 0
+    sessions: int = Field(1, ge=1, le=8, description="parallel ONNX sessions (speed vs memory)")
     lexicon: Path | None = None
     license: str = ""
 
@@ -68,7 +69,9 @@ def find_voice(name: str) -> VoiceProfile:
     if name == DEFAULT_VOICE:
         return VoiceProfile()
     known = sorted({p.parent.name for d in voice_dirs() for p in d.glob("*/voice.toml")})
-    raise StudioError(f"unknown voice '{name}': known voices are {', '.join(known) or DEFAULT_VOICE}")
+    raise StudioError(
+        f"unknown voice '{name}': known voices are {', '.join(known) or DEFAULT_VOICE}"
+    )
 
 
 def open_engine(profile: VoiceProfile, work_dir: Path) -> Engine:
@@ -77,12 +80,15 @@ def open_engine(profile: VoiceProfile, work_dir: Path) -> Engine:
 
     files = None
     if profile.model is not None:
-        files = PiperVoiceFiles(profile.model, profile.model.with_name(profile.model.name + ".json"))
+        files = PiperVoiceFiles(
+            profile.model, profile.model.with_name(profile.model.name + ".json")
+        )
     return BundledEngine(
         files,
         speed=profile.speed,
         noise_scale=profile.noise_scale,
         noise_w=profile.noise_w,
         seed=profile.seed,
+        sessions=profile.sessions,
         work_dir=work_dir / "models",
     )

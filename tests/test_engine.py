@@ -36,9 +36,9 @@ def test_ipa_blocks_pass_through_as_raw_phonemes(engine: BundledEngine) -> None:
 
 
 def test_synthesis_is_deterministic_and_text_dependent(engine: BundledEngine) -> None:
-    first = engine.synthesize("The same sentence twice.")
+    first = engine.synthesize("The same sentence twice.").audio
     engine.synthesize("Something else in between, to move any hidden random state.")
-    second = engine.synthesize("The same sentence twice.")
+    second = engine.synthesize("The same sentence twice.").audio
     assert engine.sample_rate == 22050
     assert first.dtype == np.float32 and first.ndim == 1
     assert np.array_equal(first, second)
@@ -50,7 +50,7 @@ def test_speed_changes_duration(cache_dir: Path) -> None:
     normal = BundledEngine(work_dir=cache_dir / "models")
     fast = BundledEngine(work_dir=cache_dir / "models", speed=1.5)
     text = "Reading a little faster makes a shorter take."
-    ratio = len(fast.synthesize(text)) / len(normal.synthesize(text))
+    ratio = len(fast.synthesize(text).audio) / len(normal.synthesize(text).audio)
     assert 0.55 < ratio < 0.8
 
 
@@ -59,4 +59,4 @@ def test_identity_changes_with_settings_but_needs_no_model_load(cache_dir: Path)
     b = BundledEngine(work_dir=cache_dir / "models", speed=1.2)
     assert a.identity() != b.identity()
     assert a.identity()["model"] == b.identity()["model"]
-    assert a._vits is None  # computing a cache key must not load the model
+    assert not a.loaded  # computing a cache key must not load the model

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Synthesis:
+    """One take from an engine: mono float32 audio, and how many tries it took to get it.
+
+    Engines that check their takes (XTTS can hallucinate or go silent) retry with other seeds;
+    `attempts` and `notes` let the render manifest say so.
+    """
+
+    audio: np.ndarray
+    attempts: int = 1
+    notes: tuple[str, ...] = ()
 
 
 class Engine(Protocol):
@@ -18,11 +32,12 @@ class Engine(Protocol):
     sample_rate: int
     max_chars: int  # the longest spoken text one take may carry, counted after normalization
     accepts_ipa: bool  # whether `[[ipa]]` blocks in the text are spoken as raw phonemes
+    parallel_takes: int  # how many takes may be synthesized at once, from separate threads
 
     def identity(self) -> dict[str, Any]:
         """Everything that changes the audio for a given text: engine, settings, model hash."""
         ...
 
-    def synthesize(self, text: str) -> np.ndarray:
-        """Speak `text`; return mono float32 samples at `sample_rate`."""
+    def synthesize(self, text: str) -> Synthesis:
+        """Speak `text`: mono float32 samples at `sample_rate`, the same for the same text."""
         ...

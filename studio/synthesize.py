@@ -1,0 +1,137 @@
+"""Script to takes: every segment's audio in the take cache, synthesized where it is missing.
+
+Synthesis runs in a worker process. The engine imports torch (about half a gigabyte resident on
+its own) and holds the model; once the takes are cached neither is needed again, and a separate
+process gives all of that memory back before the episode is assembled and mastered. It also
+keeps an unchanged re-render from importing torch at all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import overload
+
+from studio.cache import TakeCache
+from studio.errors import StudioError
+from studio.types import Script, Take
+from studio.voices import VoiceProfile, open_engine
+
+# Called after each take: (takes done, takes in all, seconds of audio so far).
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class TakeRecord:
+    """What the manifest says about one segment's take."""
+
+    key: str
+    cached: bool
+    attempts: int = 1
+    notes: tuple[str, ...] = ()
+
+
+class CachedTakes(Sequence[Take]):
+    """The takes of a script, read from the cache one at a time as they are needed."""
+
+    def __init__(self, cache: TakeCache, records: Sequence[TakeRecord]) -> None:
+        self.cache = cache
+        self.records = records
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @overload
+    def __getitem__(self, index: int) -> Take: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Take]: ...
+    def __getitem__(self, index: int | slice) -> Take | Sequence[Take]:
+        if isinstance(index, slice):
+            return CachedTakes(self.cache, self.records[index])
+        record = self.records[index]
+        stored = self.cache.get(record.key)
+        if stored is None:
+            raise StudioError(f"take {record.key[:12]} left the cache mid-render: render again")
+        return Take(stored[0], stored[1], cached=record.cached)
+
+    def __iter__(self) -> Iterator[Take]:
+        return (self[i] for i in range(len(self)))
+
+
+def synthesize(
+    script: Script,
+    keys: Sequence[str],
+    profile: VoiceProfile,
+    cache_dir: Path,
+    progress: Progress | None = None,
+) -> list[TakeRecord]:
+    """Make sure every segment's take is in the cache; report which ones had to be made."""
+    cache = TakeCache(cache_dir)
+    segments = script.segments
+    records = [TakeRecord(key, cached=True) for key in keys]
+    missing = [(i, key, segments[i].text) for i, key in enumerate(keys) if not cache.has(key)]
+    seconds = sum(cache.seconds(key) for i, key in enumerate(keys) if cache.has(key))
+    done = len(keys) - len(missing)
+    if progress:
+        progress(done, len(keys), seconds)
+    if not missing:
+        return records
+
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    worker = context.Process(
+        target=_synthesis_worker, args=(profile, cache_dir, missing, messages), daemon=True
+    )
+    worker.start()
+    try:
+        while done < len(keys):
+            try:
+                message = messages.get(timeout=1.0)
+            except queue.Empty:
+                if not worker.is_alive():
+                    raise StudioError(
+                        f"the synthesis worker stopped unexpectedly (exit code {worker.exitcode})"
+                    ) from None
+                continue
+            if message[0] == "error":
+                raise StudioError(message[1])
+            _, index, attempts, notes, take_seconds = message
+            records[index] = TakeRecord(keys[index], False, attempts, notes)
+            done += 1
+            seconds += take_seconds
+            if progress:
+                progress(done, len(keys), seconds)
+    finally:
+        worker.join(timeout=10)
+        if worker.is_alive():
+            worker.kill()
+    return records
+
+
+def _synthesis_worker(
+    profile: VoiceProfile,
+    cache_dir: Path,
+    work: list[tuple[int, str, str]],
+    messages: multiprocessing.Queue,
+) -> None:
+    try:
+        engine = open_engine(profile, cache_dir)
+        cache = TakeCache(cache_dir)
+
+        def make(item: tuple[int, str, str]) -> None:
+            index, key, text = item
+            synthesis = engine.synthesize(text)
+            audio, rate = cache.put(key, synthesis.audio, engine.sample_rate)
+            messages.put(("done", index, synthesis.attempts, synthesis.notes, len(audio) / rate))
+
+        with ThreadPoolExecutor(engine.parallel_takes) as pool:
+            for _ in pool.map(make, work):
+                pass
+    except StudioError as error:
+        messages.put(("error", str(error)))
+    except Exception as error:  # the parent prints one line; the cause is named in it
+        messages.put(("error", f"synthesis failed: {type(error).__name__}: {error}"))
