@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,15 +48,29 @@ def bare_synthesis_seconds(texts: list[str]) -> tuple[float, float]:
 
 
 def studio(*args: str, env: dict[str, str]) -> tuple[float, float]:
-    """Run the real CLI; return (wall seconds, peak RSS of the child in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run the real CLI; return (wall seconds, peak RSS in MB of its whole process tree).
+
+    The tree is sampled every 50 ms and summed: studio synthesizes in a worker process, so the
+    peak of any single process would understate what the machine needs.
+    """
+    import psutil
+
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "studio", *args], check=True, env=env, stdout=subprocess.DEVNULL
+    process = subprocess.Popen(
+        [sys.executable, "-m", "studio", *args], env=env, stdout=subprocess.DEVNULL
     )
-    elapsed = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return elapsed, max(peak, before) / 1024
+    root = psutil.Process(process.pid)
+    peak = 0
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    if process.returncode:
+        raise SystemExit(f"studio {' '.join(args)} failed with exit code {process.returncode}")
+    return time.perf_counter() - started, peak / 2**20
 
 
 def long_essay(source: Path, minutes: float, target: Path) -> Path:
@@ -76,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--essay", type=Path, default=HERE / "data" / "essay.md")
     parser.add_argument("--minutes", type=float, default=0, help="build a long essay instead")
+    parser.add_argument("--no-bare", action="store_true", help="skip bare synthesis (memory runs)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch_name:
@@ -96,7 +111,9 @@ def main() -> None:
         texts = [s["text"] for c in json.loads(script.stdout)["chapters"] for s in c["segments"]]
         words = len(re.findall(r"\w+", " ".join(texts)))
 
-        bare, audio_seconds = bare_synthesis_seconds(texts)
+        bare, audio_seconds = (
+            (math.nan, math.nan) if args.no_bare else bare_synthesis_seconds(texts)
+        )
         cold, cold_rss = studio("render", str(essay), "--out", str(out), env=env)
         manifest = json.loads(next(out.glob("*.json")).read_text())
         warm, _warm_rss = studio("render", str(essay), "--out", str(out), env=env)

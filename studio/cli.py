@@ -145,6 +145,15 @@ def say(
     console.print(f"[green]wrote[/] {output}  [dim]({spoken})[/]", highlight=False)
 
 
+# --- voices commands (issue 3) ---
+
+
+# --- clean command (issue 4) ---
+
+
+# --- show commands: init, build, feed (issue 5) ---
+
+
 def _progress() -> Progress:
     return Progress(
         SpinnerColumn(),
