@@ -23,20 +23,14 @@ from studio.master import assemble, master
 from studio.publish.mp3 import Id3Tags, read_chapters, write_mp3
 from studio.publish.sidecars import chapters_json, srt, webvtt
 from studio.types import ChapterMark, Episode, Placement, Script, ScriptChapter, Segment, Take
+from tests.signals import speech_like
 
 TITLE = "Small Machines"
 
 
-def voice(seconds: float, rate: int, seed: int) -> np.ndarray:
-    """A speech-like take: harmonic voice in syllables, a hot click, silence either side."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(round(seconds * rate)) / rate
-    phase = 2 * np.pi * np.cumsum(rng.uniform(100, 180) * (1 + 0.08 * np.sin(2 * np.pi * t))) / rate
-    audio = 0.2 * sum(np.sin(k * phase) / k for k in range(1, 25)) * np.sin(np.pi * 4 * t) ** 2
-    click = round(seconds / 2 * rate)
-    audio[click : click + 30] += 0.8 * np.hanning(30)
-    silence = np.zeros(round(0.2 * rate))
-    return np.concatenate((silence, audio, silence)).astype(np.float32)
+def take(seconds: float, rate: int, seed: int) -> np.ndarray:
+    """A speech-like take with one hot click and short silence either side."""
+    return speech_like(seconds, rate, seed=seed, lead=0.2, trail=0.2, clicks=1)
 
 
 def png_bytes() -> bytes:
@@ -60,7 +54,7 @@ def episode() -> Episode:
         ScriptChapter("Cost", (Segment("Cost.", "Cost", 0.7), Segment("Cheap.", "Cheap", 0.5))),
         ScriptChapter("Speed", (Segment("Speed.", "Speed", 0.6), Segment("Fast.", "Fast", 0.4))),
     )
-    takes = [Take(voice(2.0 + i % 3, 22050, seed=i), 22050) for i in range(6)]
+    takes = [Take(take(2.0 + i % 3, 22050, seed=i), 22050) for i in range(6)]
     return master(assemble(Script(TITLE, chapters), takes))
 
 
@@ -86,7 +80,7 @@ def published(episode: Episode, tags: Id3Tags, tmp_path_factory: pytest.TempPath
 
 
 def short_episode(seconds: float = 2.0, rate: int = 44100) -> Episode:
-    audio = voice(seconds, rate, seed=99) * 0.5
+    audio = take(seconds, rate, seed=99) * 0.5
     return Episode(audio, rate, (), (ChapterMark("", 0.0, len(audio) / rate),))
 
 
