@@ -16,7 +16,7 @@ from typing import Any
 from studio import __version__
 from studio.cache import TakeCache, default_cache_dir, take_key
 from studio.config import RenderSettings
-from studio.engines.base import Engine
+from studio.engines.base import Engine, Limited
 from studio.errors import StudioError
 from studio.files import write_text_atomic
 from studio.ingest import load_essay
@@ -36,6 +36,7 @@ class RenderRequest:
     lexicons: tuple[Path, ...] = ()  # applied after the voice's own lexicon, later ones winning
     cover: Path | None = None
     force: bool = False  # render even when the outputs are up to date
+    device: str | None = None  # where synthesis runs: "cpu", "cuda", ...; None: the GPU if any
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
     settings = request.settings
     essay = load_essay(request.essay, chapter_level=settings.speech.chapter_level)
     profile, engine, voicing = open_voice(request.voice, request.lexicons, cache_dir)
-    script = build_script(essay, voicing, speech=settings.speech, pauses=settings.pauses)
+    pauses = profile.apply_pauses(settings.pauses)
+    script = build_script(essay, voicing, speech=settings.speech, pauses=pauses)
     if not script.segments:
         raise StudioError(f"{request.essay}: nothing to read after normalization")
     identity = engine.identity()
@@ -114,7 +116,8 @@ def open_voice(
     engine = open_engine(profile, cache_dir)
     lexicon_files = [p for p in (profile.lexicon, *lexicons) if p is not None]
     lexicon = Lexicon.merge(*(Lexicon.load(p) for p in lexicon_files))
-    return profile, engine, Voicing(engine.max_chars, engine.accepts_ipa, lexicon)
+    fits = engine.fits if isinstance(engine, Limited) else None
+    return profile, engine, Voicing(engine.max_chars, engine.accepts_ipa, lexicon, fits)
 
 
 def is_up_to_date(prepared: Prepared) -> bool:
@@ -147,7 +150,14 @@ def render(
     from studio.master import assemble, master
 
     mark = time.perf_counter()
-    records = synthesize(prepared.script, prepared.keys, prepared.profile, cache_dir, progress)
+    records = synthesize(
+        prepared.script,
+        prepared.keys,
+        prepared.profile,
+        cache_dir,
+        progress,
+        device=request.device,
+    )
     timings["synthesize"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -301,6 +311,7 @@ def audition(
     lexicons: tuple[Path, ...] = (),
     settings: RenderSettings | None = None,
     cache_dir: Path | None = None,
+    device: str | None = None,
 ) -> str:
     """Speak a phrase, normalized as in an essay, to a mastered WAV file; return what was said."""
     import soundfile as sf
@@ -317,14 +328,15 @@ def audition(
     cache_dir = cache_dir or default_cache_dir()
     profile, engine, voicing = open_voice(voice, lexicons, cache_dir)
     essay = Essay(EssayMeta(title="", slug="say"), (Chapter("", (Block("paragraph", text),)),))
+    pauses = profile.apply_pauses(settings.pauses)
     script = build_script(
-        essay, voicing, speech=settings.speech, pauses=settings.pauses, opening_enabled=False
+        essay, voicing, speech=settings.speech, pauses=pauses, opening_enabled=False
     )
     if not script.segments:
         raise StudioError(f"nothing to say in {text!r}")
     identity = engine.identity()
     keys = [take_key(segment.text, identity) for segment in script.segments]
-    records = synthesize(script, keys, profile, cache_dir)
+    records = synthesize(script, keys, profile, cache_dir, device=device)
     takes = CachedTakes(TakeCache(cache_dir), records)
     episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
     episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)

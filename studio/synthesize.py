@@ -68,8 +68,13 @@ def synthesize(
     profile: VoiceProfile,
     cache_dir: Path,
     progress: Progress | None = None,
+    device: str | None = None,
 ) -> list[TakeRecord]:
-    """Make sure every segment's take is in the cache; report which ones had to be made."""
+    """Make sure every segment's take is in the cache; report which ones had to be made.
+
+    `device` ("cpu", "cuda", ...; None for the GPU when there is one) is where the worker runs
+    the model; it is not part of a take's key: a take is as good from either.
+    """
     cache = TakeCache(cache_dir)
     segments = script.segments
     records = [TakeRecord(key, cached=True) for key in keys]
@@ -84,7 +89,9 @@ def synthesize(
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
     worker = context.Process(
-        target=_synthesis_worker, args=(profile, cache_dir, missing, messages), daemon=True
+        target=_synthesis_worker,
+        args=(profile, cache_dir, missing, messages, device),
+        daemon=True,
     )
     worker.start()
     try:
@@ -117,9 +124,10 @@ def _synthesis_worker(
     cache_dir: Path,
     work: list[tuple[int, str, str]],
     messages: multiprocessing.Queue,
+    device: str | None = None,
 ) -> None:
     try:
-        engine = open_engine(profile, cache_dir)
+        engine = open_engine(profile, cache_dir, device=device)
         cache = TakeCache(cache_dir)
 
         def make(item: tuple[int, str, str]) -> None:

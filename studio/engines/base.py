@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -41,3 +41,14 @@ class Engine(Protocol):
     def synthesize(self, text: str) -> Synthesis:
         """Speak `text`: mono float32 samples at `sample_rate`, the same for the same text."""
         ...
+
+
+@runtime_checkable
+class Limited(Protocol):
+    """An engine whose takes have a limit beyond `max_chars`, e.g. XTTS's 400 text tokens.
+
+    `fits` is called on spoken text while the script is cut into segments, so it must be as cheap
+    as `identity()`: no torch, no model.
+    """
+
+    def fits(self, text: str) -> bool: ...

@@ -21,6 +21,9 @@ class Voicing:
     max_chars: int
     accepts_ipa: bool
     lexicon: Lexicon | None = None
+    # The engine's own measure of what one take may carry, on top of `max_chars` (XTTS counts
+    # text tokens with its tokenizer); called with spoken text, after normalization.
+    fits: Callable[[str], bool] | None = None
 
 
 def build_script(
@@ -42,7 +45,7 @@ def build_script(
     def speak(text: str) -> str:
         return normalize(text, voicing.lexicon, allow_ipa=voicing.accepts_ipa)
 
-    reader = _Reader(speak, voicing.max_chars, speech, pauses)
+    reader = _Reader(speak, voicing.max_chars, speech, pauses, voicing.fits)
     opening = reader.opening(essay) if opening_enabled else []
     chapters: list[ScriptChapter] = []
     for index, chapter in enumerate(essay.chapters):
@@ -68,10 +71,16 @@ def _close_chapters(chapters: list[ScriptChapter], pauses: Pauses) -> tuple[Scri
 
 class _Reader:
     def __init__(
-        self, speak: Callable[[str], str], limit: int, speech: SpeechOptions, pauses: Pauses
+        self,
+        speak: Callable[[str], str],
+        limit: int,
+        speech: SpeechOptions,
+        pauses: Pauses,
+        fits: Callable[[str], bool] | None = None,
     ) -> None:
         self.speak = speak
         self.limit = limit
+        self.fits = fits
         self.speech = speech
         self.pauses = pauses
 
@@ -126,10 +135,11 @@ class _Reader:
         """One paragraph's sentences as segments: short ones merged, long ones split."""
         parts: list[tuple[str, str]] = []
         for sentence in split_sentences(text):
-            parts += fit_to_limit(sentence, self.speak, self.limit)
+            parts += fit_to_limit(sentence, self.speak, self.limit, self.fits)
         spoken = [text for _, text in parts]
         segments = []
-        for group in merge_short(spoken, self.speech.min_sentence_chars, self.limit):
+        minimum = self.speech.min_sentence_chars
+        for group in merge_short(spoken, minimum, self.limit, self.fits):
             source = " ".join(parts[i][0] for i in group)
             segments.append(
                 Segment(" ".join(spoken[i] for i in group), source, self.pauses.sentence)
