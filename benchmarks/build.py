@@ -1,0 +1,189 @@
+"""Build a 3-essay show cold, unchanged and after a one-paragraph edit; time 1,000-episode feeds.
+
+The show is `studio init`'s with three essays of about 1,600 words (or, with --mixed, of 1,600,
+400 and 100 words), built with the real CLI and a fresh take cache; the edit rewrites one paragraph
+of the first (longest) essay. Targets (issue 5):
+unchanged rebuild <= 5% of the cold build, a one-paragraph edit <= 15%, and feed generation for
+1,000 episodes <= 2 s.
+
+    .venv/bin/python benchmarks/build.py [--jobs N] [--mixed] [--episodes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+def studio(*args: str, env: dict[str, str]) -> float:
+    """Run the real CLI; return its wall time in seconds."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "studio", *args], env=env, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode:
+        raise SystemExit(f"studio {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return elapsed
+
+
+def three_essays(essays: Path, *, mixed: bool) -> list[Path]:
+    """The show's three essays, the one to edit first.
+
+    Default: three full-length essays, copies of benchmarks/data/essay.md (1,600 words, about
+    9 minutes) whose sentences are tagged so that no take is shared. `mixed`: three real essays of
+    different lengths (1,600, 400 and 100 words).
+    """
+    source = HERE / "data" / "essay.md"
+    if mixed:
+        sources = [source, REPO / "examples" / "essay.md", REPO / "seeds" / "essays" / "welcome.md"]
+        texts = [path.read_text(encoding="utf-8") for path in sources]
+    else:
+        _, front, body = source.read_text(encoding="utf-8").split("---", 2)
+        texts = []
+        for number, word in enumerate(("one", "two", "three"), 1):
+            tagged = re.sub(r"([.!?])(\s)", rf" in essay {word}\1\2", body)
+            meta = re.sub(r"(?m)^slug: .*$", f"slug: essay-{number}", front)
+            meta = re.sub(r"(?m)^title: .*$", f"title: Essay {word.title()}", meta)
+            texts.append(f"---{meta}---{tagged}")
+    paths = []
+    for number, text in enumerate(texts, 1):
+        path = essays / f"essay-{number}.md"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def edit_one_paragraph(essay: Path) -> str:
+    """Rewrite the essay's first long paragraph a little: one changed word, one added sentence."""
+    text = essay.read_text(encoding="utf-8")
+    paragraphs = text.split("\n\n")
+    index = next(i for i, p in enumerate(paragraphs) if len(p.split()) > 40 and p[0].isalpha())
+    first, rest = paragraphs[index].split(" ", 1)
+    paragraphs[index] = f"{first} {rest.replace(' the ', ' that ', 1)} I had not expected that."
+    essay.write_text("\n\n".join(paragraphs), encoding="utf-8")
+    return paragraphs[index]
+
+
+def feed_of(count: int) -> tuple[float, int]:
+    """Time the pure feed builder on `count` synthetic episodes; return (seconds, bytes)."""
+    from studio.publish.feed import Channel, Item, build_feed
+
+    base = "https://example.com/pod"
+    channel = Channel(
+        title="Benchmark",
+        description="A thousand episodes.",
+        link=base,
+        feed_url=f"{base}/feed.xml",
+        image_url=f"{base}/cover.png",
+        language="en",
+        category="Technology",
+        author="A",
+        owner_name="A",
+        owner_email="a@example.com",
+    )
+    start = dt.datetime(2020, 1, 1, 12, tzinfo=dt.timezone.utc)
+    items = [
+        Item(
+            guid=f"guid-{n}",
+            title=f"Episode {n}: on small & large <things>",
+            summary="What this episode is about, in a sentence or two. " * 4,
+            link=base,
+            published=start + dt.timedelta(days=n),
+            audio_url=f"{base}/e{n}.mp3",
+            audio_bytes=7_000_000 + n,
+            duration=600.0 + n,
+            chapters=tuple((120.0 * c, f"Chapter {c}") for c in range(6)),
+            chapters_url=f"{base}/e{n}.chapters.json",
+            vtt_url=f"{base}/e{n}.vtt",
+            srt_url=f"{base}/e{n}.srt",
+        )
+        for n in range(count)
+    ]
+    started = time.perf_counter()
+    document = build_feed(channel, items)
+    return time.perf_counter() - started, len(document)
+
+
+def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
+    """Time `studio feed` on a show of `count` tiny essays whose episodes are (fake) built."""
+    from studio.show import init_show
+
+    folder = scratch / "thousand"
+    init_show(folder, title="A Thousand Episodes")
+    public = folder / "public"
+    public.mkdir()
+    for n in range(count):
+        slug = f"essay-{n:04d}"
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=n)
+        (folder / "essays" / f"{slug}.md").write_text(
+            f"---\ntitle: Essay {n}\ndate: {day}\n---\n\nParagraph {n} & more.\n", encoding="utf-8"
+        )
+        manifest = {
+            "duration": 600.5,
+            "chapters": [{"title": "", "start": 0.0, "end": 600.5}],
+        }
+        (public / f"{slug}.json").write_text(json.dumps(manifest), encoding="utf-8")
+        (public / f"{slug}.mp3").write_bytes(b"\xff\xfb" * 64)
+    (folder / "essays" / "welcome.md").unlink()
+    studio("feed", "--config", str(folder), env=env)  # assigns the guids once, as a build would
+    (public / "feed.xml").unlink()
+    return studio("feed", "--config", str(folder), env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1, help="studio build --jobs")
+    parser.add_argument("--episodes", type=int, default=1000, help="episodes in the feed runs")
+    parser.add_argument("--mixed", action="store_true", help="essays of 1,600, 400 and 100 words")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch_name:
+        scratch = Path(scratch_name)
+        env = {**os.environ, "STUDIO_CACHE_DIR": str(scratch / "cache")}
+        show = scratch / "show"
+        studio("init", str(show), "--title", "Benchmark Show", env=env)
+        (show / "essays" / "welcome.md").unlink()
+        essays = three_essays(show / "essays", mixed=args.mixed)
+        build = ["build", "--config", str(show), "--jobs", str(args.jobs)]
+
+        cold = studio(*build, env=env)
+        manifests = [json.loads(p.read_text()) for p in (show / "public").glob("*.json")]
+        manifests = [m for m in manifests if "render_key" in m]
+        unchanged = studio(*build, env=env)
+        edit_one_paragraph(essays[0])
+        edited = studio(*build, env=env)
+        slug = re.search(r"(?m)^slug: (.*)$", essays[0].read_text(encoding="utf-8"))
+        edited_manifest = json.loads((show / "public" / f"{slug.group(1)}.json").read_text())
+        feed_seconds, feed_bytes = feed_of(args.episodes)
+        feed_command = feed_command_of(args.episodes, scratch, env)
+
+    minutes = sum(m["duration"] for m in manifests) / 60
+    segments = sum(len(m["segments"]) for m in manifests)
+    print(f"show: 3 essays, {segments} segments, {minutes:.1f} min of audio, --jobs {args.jobs}")
+    print(f"cold build:                {cold:7.2f} s")
+    print(f"unchanged rebuild:         {unchanged:7.2f} s   {unchanged / cold:6.1%} of cold")
+    print(
+        f"one-paragraph edit:        {edited:7.2f} s   {edited / cold:6.1%} of cold"
+        f"   ({edited_manifest['cache']['synthesized']} takes synthesized)"
+    )
+    print(
+        f"feed, {args.episodes} episodes (build_feed):  {feed_seconds:6.3f} s"
+        f"   {feed_bytes / 1e6:.1f} MB"
+    )
+    print(f"feed, {args.episodes} episodes (`studio feed`, whole process): {feed_command:6.2f} s")
+
+
+if __name__ == "__main__":
+    main()
