@@ -1,0 +1,840 @@
+"""Find audible breaths and lower, replace or cut them without touching speech.
+
+Detection works on 10 ms frames of five features (see shared/reference/breaths.md for the
+measurements behind them):
+
+- level (80 Hz high-pass) relative to the speech around it and to the local noise floor,
+- spectral flatness over 300-8000 Hz (breaths are noise, voiced speech is harmonic),
+- zero-crossing rate, as a frequency (breaths ~1-3.5 kHz, /s/ above 4.5 kHz, voicing below),
+- the 1-5 kHz vs 80-1000 Hz energy ratio (breaths about -5 dB, /s/ and /sh/ +10 dB and more),
+- voicing: YIN's cumulative mean normalized difference, computed only on the few frames that
+  already look like breath.
+
+Frames that pass are joined (across dips of up to three frames) into events of
+`min_duration`..`max_duration`. Where an event touches speech, the touching side is trimmed past
+any rise in level (a word onset), back to the dip between the two sounds, plus one frame, so the
+fades never reach a word; the event must then still last `attached_min_duration` (an /h/ or /f/
+before a vowel is shorter) and swell at least 6 dB above that edge (what merely trails off a
+word, like a final /f/, does not). Before the first and after the last speech of a take,
+`edge_min_duration` applies instead when asked for (`clean_take`).
+
+Editing is a pure function of the events, so audio can be processed in blocks whose boundaries
+sit outside events with no seams: `attenuate` (default) brings each breath down to the local noise
+floor, at least `reduction_db`, with raised-cosine fades inside the event; `remove` replaces it
+with room tone shaped like the quietest gap; `cut` attenuates, then shortens the pause while
+keeping at least `min_pause` of it. Outside events the audio is bit-identical (unless the optional
+`floor_cleanup`, noisereduce's stationary gating, is turned on).
+
+    cleaned = clean(audio, sample_rate, BreathSettings())
+    audio, events = clean_take(take, sample_rate, settings)   # one synthesized take
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Mode = Literal["attenuate", "remove", "cut"]
+
+HOP_SECONDS = 0.01
+WINDOW_SECONDS = 0.02  # rounded up to a power of two: 23 ms at 22.05 and 44.1 kHz
+YIN_SECONDS = 0.04  # rounded up to a power of two; covers two periods of YIN_FMIN
+YIN_FMIN, YIN_FMAX = 70.0, 400.0
+SILENCE_DBFS = -100.0  # frames below this are digital silence, never breath or room tone
+
+_SPEECH_CONTEXT = 3.0  # seconds either side that set the local speech level
+_WIDE_CONTEXT = 15.0  # ... and a wider look, 6 dB down, for breaths in long pauses
+_FLOOR_CONTEXT = 5.0  # seconds either side in which the noise floor is the quietest 50 ms
+_PEAK_ABOVE_MEAN_DB = 6.0  # breath frames may peak this far above the allowed mean level
+_ONSET_RISE_DB = 6.0  # a touching edge louder than the event's median by this is a word onset
+_VALLEY_SECONDS = 0.1  # where a breath touches speech, look this far in for the dip between them
+_VALLEY_DB = 3.0  # ... at least this deep
+_SWELL_DB = 6.0  # a breath that touches speech swells at least this far above the touching edge
+_CLOSE_FRAMES = 3  # breath frames this close are one event...
+_BRIDGE_FLATNESS_DB = 6.0  # ... if the frames between are no more than this under min flatness
+CROSSFADE_SECONDS = 0.01  # at each cut
+_MAX_PAUSE_LOOK = 3.0  # seconds scanned either side of an event for the pause around it
+_GAP_MIN_SECONDS = 0.2  # the quietest gap used as the noise clip lasts at least this...
+_GAP_MAX_SECONDS = 2.0  # ... and at most this
+
+
+class BreathSettings(BaseModel):
+    """How breaths are found and what is done to them (per voice, or for `studio clean`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    enabled: bool = Field(True, description="clean breaths at all (render)")
+    mode: Mode = Field(
+        "attenuate",
+        description="attenuate: lower to the noise floor, timing kept; remove: replace with "
+        "room tone; cut: lower, then shorten the pause",
+    )
+    min_duration: float = Field(0.1, ge=0.02, le=1.0, description="shortest breath, seconds")
+    attached_min_duration: float = Field(
+        0.12, ge=0.02, le=1.0, description="shortest breath that touches speech, seconds"
+    )
+    edge_min_duration: float = Field(
+        0.06, ge=0.02, le=1.0, description="shortest breath at a take's edge, seconds"
+    )
+    max_duration: float = Field(1.5, ge=0.1, le=5.0, description="longest breath, seconds")
+    max_level_db: float = Field(
+        -10.0, ge=-40, le=0, description="a breath's mean level is at most this, dB re speech"
+    )
+    min_level_db: float = Field(
+        -50.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
+    )
+    above_floor_db: float = Field(
+        5.0, ge=1, le=30, description="breaths stand at least this far above the noise floor"
+    )
+    min_flatness_db: float = Field(
+        -16.0, ge=-40, le=0, description="spectral flatness (300-8000 Hz) of breath frames"
+    )
+    min_band_ratio_db: float = Field(
+        -15.0, ge=-40, le=20, description="1-5 kHz vs 80-1000 Hz energy, lower bound"
+    )
+    max_band_ratio_db: float = Field(
+        8.0, ge=-20, le=40, description="upper bound: /s/ and /sh/ sit well above it"
+    )
+    min_zcr_hz: float = Field(
+        1000.0, ge=0, le=10000, description="zero-crossing rate (as a frequency) of breath frames"
+    )
+    max_zcr_hz: float = Field(4500.0, ge=100, le=20000, description="above this: sibilants")
+    voicing_threshold: float = Field(
+        0.3, ge=0.01, le=1.0, description="YIN aperiodicity under this is voiced speech"
+    )
+    reduction_db: float = Field(15.0, ge=3, le=80, description="attenuate by at least this")
+    max_reduction_db: float = Field(
+        40.0, ge=3, le=120, description="... and at most this (a digitally silent floor)"
+    )
+    fade: float = Field(0.02, ge=0.001, le=0.2, description="fade length inside each event, s")
+    min_pause: float = Field(0.15, ge=0.0, le=5.0, description="cut keeps this much pause, s")
+    floor_cleanup: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="0: off; else noisereduce stationary gating of the whole signal with this "
+        "prop_decrease (0.5 is gentle), noise clip from the quietest gap",
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BreathSettings:
+        if self.max_duration <= max(self.min_duration, self.attached_min_duration):
+            raise ValueError("max_duration must be longer than the minimum durations")
+        if self.max_reduction_db < self.reduction_db:
+            raise ValueError("max_reduction_db must be at least reduction_db")
+        if self.min_band_ratio_db >= self.max_band_ratio_db:
+            raise ValueError("min_band_ratio_db must be below max_band_ratio_db")
+        if self.min_zcr_hz >= self.max_zcr_hz:
+            raise ValueError("min_zcr_hz must be below max_zcr_hz")
+        return self
+
+
+@dataclass(frozen=True)
+class BreathEvent:
+    """One breath: where it is (seconds), how loud, and what was done to it."""
+
+    start: float
+    end: float
+    level_db: float  # RMS over the event, dBFS
+    relative_db: float  # level relative to the speech around it, dB
+    floor_db: float  # local noise floor, dBFS
+    reduction_db: float  # how far it is (or would be) brought down
+    pause_start: float  # the pause that holds it: from the speech before...
+    pause_end: float  # ... to the speech after
+    at_edge: bool = False  # before the first or after the last speech of the audio
+    action: str = "found"  # found | attenuated | removed | cut
+    removed: float = 0.0  # seconds cut out (cut mode)...
+    cut_at: float | None = None  # ... from here on, input timeline
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_json(self) -> dict[str, Any]:
+        values = asdict(self)
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in values.items()}
+
+
+@dataclass(frozen=True)
+class BreathReport:
+    mode: str
+    sample_rate: int
+    duration: float  # of the input, seconds
+    events: tuple[BreathEvent, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.events)
+
+    @property
+    def breath_seconds(self) -> float:
+        return float(sum(e.duration for e in self.events))
+
+    @property
+    def removed_seconds(self) -> float:
+        return float(sum(e.removed for e in self.events))
+
+    @property
+    def median_reduction_db(self) -> float:
+        if not self.events:
+            return 0.0
+        return float(np.median([e.reduction_db for e in self.events]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "sample_rate": self.sample_rate,
+            "duration": round(self.duration, 4),
+            "totals": {
+                "breaths": self.count,
+                "breath_seconds": round(self.breath_seconds, 4),
+                "removed_seconds": round(self.removed_seconds, 4),
+                "median_reduction_db": round(self.median_reduction_db, 2),
+            },
+            "breaths": [e.to_json() for e in self.events],
+        }
+
+    def summary(self) -> str:
+        if not self.events:
+            return f"no breaths found in {self.duration:.1f} s ({self.mode})"
+        text = (
+            f"{self.count} breaths ({self.breath_seconds:.1f} s) in {self.duration:.1f} s, "
+            f"{self.mode}, median {self.median_reduction_db:.0f} dB down"
+        )
+        if self.removed_seconds:
+            text += f", {self.removed_seconds:.2f} s cut"
+        return text
+
+
+@dataclass(frozen=True, eq=False)
+class Cleaned:
+    audio: np.ndarray
+    events: tuple[BreathEvent, ...]
+    report: BreathReport
+
+
+# --- features -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """Per 10 ms frame: frame k covers samples [k*hop, (k+1)*hop) and is analysed around them."""
+
+    sample_rate: int
+    hop: int
+    length: int  # samples
+    level: np.ndarray  # dBFS, 80 Hz high-pass
+    flatness: np.ndarray  # dB, 300-8000 Hz
+    band_ratio: np.ndarray  # dB, 1-5 kHz vs 80-1000 Hz
+    zcr_hz: np.ndarray  # zero-crossing rate as a frequency: crossings per second / 2
+    aperiodicity: np.ndarray  # YIN CMND minimum; 0 where not computed (not breath-like)
+    breathy: np.ndarray  # bool: passes the frame-local breath tests (all but level and voicing)
+
+
+def _power_of_two(seconds: float, sample_rate: int) -> int:
+    return 1 << max(6, math.ceil(math.log2(seconds * sample_rate)))
+
+
+class FeatureStream:
+    """Frame features of a signal fed in blocks of any size: the result does not depend on
+    them, so a long file is analysed in one pass with bounded memory."""
+
+    def __init__(self, sample_rate: int, settings: BreathSettings) -> None:
+        if sample_rate < 4000:
+            raise ValueError(f"sample rate {sample_rate} Hz is too low to find breaths")
+        self.sample_rate = sample_rate
+        self.settings = settings
+        self.hop = max(1, round(HOP_SECONDS * sample_rate))
+        self.n_fft = _power_of_two(WINDOW_SECONDS, sample_rate)
+        # Voicing is judged at ~11 kHz (pitch and its first harmonics are all below 2 kHz):
+        # each analysis frame is decimated by averaging `yin_step` samples, 8x less work at 44.1.
+        self.yin_step = max(1, sample_rate // 11025)
+        yin_rate = sample_rate / self.yin_step
+        self.yin_frame = self.yin_step * _power_of_two(YIN_SECONDS, round(yin_rate))
+        self.context = max(self.n_fft, self.yin_frame) // 2 + self.hop
+        # The buffer holds samples from `_start` on; the signal is zero before 0 and after the end.
+        self._buffer = np.zeros(self.context, dtype=np.float32)
+        self._start = -self.context
+        self._length = 0
+        self._next_frame = 0
+        self._parts: list[tuple[np.ndarray, ...]] = []
+
+        freqs = np.fft.rfftfreq(self.n_fft, d=1.0 / sample_rate)
+        nyquist = sample_rate / 2
+
+        def bins(low: float, high: float) -> slice:
+            return slice(int(np.searchsorted(freqs, low)), int(np.searchsorted(freqs, high)))
+
+        self._low_bins = bins(80, 1000)
+        self._mid_bins = bins(1000, min(5000, nyquist))
+        self._top_bins = slice(self._mid_bins.stop, len(freqs))
+        self._flat_bins = bins(300, min(8000, 0.95 * nyquist) + 1e-6)
+        window = np.hanning(self.n_fft + 1)[:-1]  # librosa's periodic Hann
+        self._power_scale = 2.0 / (self.n_fft * float(np.sum(window**2)))
+        self._yin_lags = (
+            max(2, math.floor(yin_rate / YIN_FMAX)),
+            math.ceil(yin_rate / YIN_FMIN),
+        )
+
+    def feed(self, samples: np.ndarray) -> None:
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self._buffer = np.concatenate((self._buffer, samples))
+        self._length += len(samples)
+        self._analyse(final=False)
+
+    def finish(self) -> Features:
+        self._buffer = np.concatenate((self._buffer, np.zeros(self.context, dtype=np.float32)))
+        self._analyse(final=True)
+        columns = list(zip(*self._parts, strict=True)) if self._parts else [()] * 6
+        level, flatness, ratio, zcr, aperiodicity, breathy = (
+            np.concatenate(c) if c else np.zeros(0) for c in columns
+        )
+        return Features(
+            self.sample_rate,
+            self.hop,
+            self._length,
+            level,
+            flatness,
+            ratio,
+            zcr,
+            aperiodicity,
+            breathy.astype(bool),
+        )
+
+    def _analyse(self, *, final: bool) -> None:
+        hop, half = self.hop, self.n_fft // 2
+        end = self._start + len(self._buffer)  # one past the last buffered sample
+        total = -(-self._length // hop) if final else None
+        # Frame k is centred on k*hop + hop//2 and needs `context` samples either side.
+        last = (end - self.context - hop // 2) // hop  # last frame whose context is buffered
+        stop = last + 1 if total is None else total
+        first = self._next_frame
+        if stop <= first:
+            return
+        centre = first * hop + hop // 2
+        begin = centre - half - self._start
+        count = stop - first
+        piece = self._buffer[begin : begin + (count - 1) * hop + self.n_fft]
+        self._parts.append(self._frame_features(piece, first, count))
+        self._next_frame = stop
+        drop = stop * hop + hop // 2 - self.context - self._start
+        if drop > 0:
+            self._buffer = self._buffer[drop:]
+            self._start += drop
+
+    def _frame_features(self, piece: np.ndarray, first: int, count: int) -> tuple[np.ndarray, ...]:
+        # librosa takes a second or more to import: only code that analyses audio pays for it,
+        # not the renders and configs that merely carry BreathSettings.
+        import librosa
+
+        s = self.settings
+        spectrum = librosa.stft(piece, n_fft=self.n_fft, hop_length=self.hop, center=False)
+        spectrum = spectrum[:, :count]
+        power = np.square(spectrum.real)
+        power += np.square(spectrum.imag)
+        low = power[self._low_bins].sum(axis=0)
+        high = power[self._mid_bins].sum(axis=0)
+        top = power[self._top_bins].sum(axis=0)
+        level = 10 * np.log10((low + high + top) * self._power_scale + 1e-12)
+        ratio = 10 * np.log10((high + 1e-20) / (low + 1e-20))
+        flat = librosa.feature.spectral_flatness(S=power[self._flat_bins], power=1.0, amin=1e-20)
+        flatness = 10 * np.log10(flat[0] + 1e-12)
+        # Zero crossings per frame from a running count (librosa's frame-by-frame version is
+        # several times slower on long signals and counts the same thing).
+        signs = np.signbit(piece)
+        crossings = np.zeros(len(piece), dtype=np.int32)
+        np.cumsum(signs[1:] != signs[:-1], dtype=np.int32, out=crossings[1:])
+        starts = np.arange(count) * self.hop
+        zcr = (crossings[starts + self.n_fft - 1] - crossings[starts]) / self.n_fft
+        zcr_hz = zcr * self.sample_rate / 2  # crossings per second / 2: a frequency
+        breathy = (
+            (level > SILENCE_DBFS)
+            & (flatness >= s.min_flatness_db)
+            & (ratio >= s.min_band_ratio_db)
+            & (ratio <= s.max_band_ratio_db)
+            & (zcr_hz >= s.min_zcr_hz)
+            & (zcr_hz <= s.max_zcr_hz)
+        )
+        aperiodicity = np.zeros(count, dtype=np.float32)
+        chosen = np.flatnonzero(breathy)
+        if chosen.size:
+            centres = (first + chosen) * self.hop + self.hop // 2
+            offsets = centres - self.yin_frame // 2 - self._start
+            frames = self._buffer[offsets[:, None] + np.arange(self.yin_frame)]
+            if self.yin_step > 1:
+                frames = frames.reshape(len(frames), -1, self.yin_step)
+                frames = sum(frames[:, :, i] for i in range(self.yin_step)) / self.yin_step
+            aperiodicity[chosen] = self._yin_aperiodicity(frames)
+        return (
+            level.astype(np.float32),
+            flatness.astype(np.float32),
+            ratio.astype(np.float32),
+            zcr_hz.astype(np.float32),
+            aperiodicity,
+            breathy,
+        )
+
+    def _yin_aperiodicity(self, frames: np.ndarray) -> np.ndarray:
+        """min over lags (1/400 .. 1/70 s) of YIN's cumulative mean normalized difference:
+        ~0 for a periodic (voiced) frame, near 1 for noise."""
+        lag_min, lag_max = self._yin_lags
+        width = frames.shape[1] - lag_max
+        out = np.empty(len(frames), dtype=np.float32)
+        size = 1 << math.ceil(math.log2(frames.shape[1]))  # lags <= lag_max never wrap
+        for begin in range(0, len(frames), 2048):
+            x = frames[begin : begin + 2048].astype(np.float64)
+            energy = np.concatenate((np.zeros((len(x), 1)), np.cumsum(x**2, axis=1)), axis=1)
+            lags = np.arange(lag_max + 1)
+            e0 = energy[:, width : width + 1]
+            e_lag = energy[:, lags + width] - energy[:, lags]
+            head = np.fft.rfft(x[:, :width], size)
+            whole = np.fft.rfft(x, size)
+            corr = np.fft.irfft(np.conj(head) * whole, size)[:, : lag_max + 1]
+            diff = np.maximum(e0 + e_lag - 2 * corr, 0.0)
+            running = np.cumsum(diff[:, 1:], axis=1)
+            cmnd = diff[:, 1:] * lags[1:] / np.maximum(running, 1e-20)
+            cmnd[running <= 1e-20] = 1.0
+            out[begin : begin + len(x)] = cmnd[:, lag_min - 1 :].min(axis=1)
+        return out
+
+
+def frame_features(audio: np.ndarray, sample_rate: int, settings: BreathSettings) -> Features:
+    stream = FeatureStream(sample_rate, settings)
+    block = 1 << 20
+    for start in range(0, len(audio), block):
+        stream.feed(audio[start : start + block])
+    return stream.finish()
+
+
+# --- detection ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    speech_level: np.ndarray  # dBFS per frame
+    floor: np.ndarray  # dBFS per frame
+    speech: np.ndarray  # bool per frame
+    candidate: np.ndarray  # bool per frame
+
+
+def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
+    from scipy import ndimage  # imported where used: see _frame_features
+
+    power = ndimage.uniform_filter1d(10 ** (level.astype(np.float64) / 10), frames)
+    return 10 * np.log10(np.maximum(power, 1e-12))
+
+
+def _context(features: Features, settings: BreathSettings) -> _Context:
+    from scipy import ndimage  # imported where used: see _frame_features
+
+    s = settings
+    frames_per_second = features.sample_rate / features.hop
+    level = features.level.astype(np.float64)
+
+    def span(seconds: float) -> int:
+        return 2 * round(seconds * frames_per_second) + 1
+
+    smooth = _smoothed_db(level, max(1, round(0.1 * frames_per_second)))
+    speech_level = np.maximum(
+        ndimage.maximum_filter1d(smooth, span(_SPEECH_CONTEXT)),
+        ndimage.maximum_filter1d(smooth, span(_WIDE_CONTEXT)) - 6.0,
+    )
+    short = _smoothed_db(level, max(1, round(0.05 * frames_per_second)))
+    floor = ndimage.minimum_filter1d(short, span(_FLOOR_CONTEXT))
+    floor = np.maximum(floor, speech_level - 90.0)
+
+    level_ok_low = (level >= floor + s.above_floor_db) & (level >= speech_level + s.min_level_db)
+    level_ok = level_ok_low & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+    voiced = features.breathy & (features.aperiodicity < s.voicing_threshold)
+    candidate = features.breathy & ~voiced & level_ok
+    # Join breath frames across short dips (a frame or three that miss a test: per-frame
+    # features of noise scatter by a few dB), but never across a voiced or clearly tonal frame.
+    bridgeable = candidate | (
+        (features.flatness >= s.min_flatness_db - _BRIDGE_FLATNESS_DB)
+        & ~voiced
+        & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+    )
+    closed = ndimage.binary_closing(
+        np.pad(candidate, _CLOSE_FRAMES), np.ones(_CLOSE_FRAMES + 1, dtype=bool)
+    )[_CLOSE_FRAMES:-_CLOSE_FRAMES]
+    candidate = candidate | (closed & bridgeable)
+    # Everything else that stands out of the floor is speech: even a word's faint tail keeps
+    # the breath next to it "touching" speech, with the stricter rules that come with that.
+    speech = ~candidate & level_ok_low
+    return _Context(speech_level, floor, speech, candidate)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+
+
+def _trim_touching(
+    level: np.ndarray, smooth: np.ndarray, a: int, b: int, loudest: float, valley: int
+) -> int:
+    """The new start of frames [a, b) whose start touches speech: the side where a breath meets
+    a word ends past any frame louder than `loudest` (a word onset, or a speech tail louder than
+    the breath), then at the level valley between the two sounds if there is one within `valley`
+    frames, then one frame more. May return b (nothing left)."""
+    while a < b and level[a] > loudest:
+        a += 1
+    window = smooth[a : min(b, a + valley)]
+    if window.size:
+        k = int(np.argmin(window))
+        if window[k] <= window[0] - _VALLEY_DB:
+            a += k
+    return min(a + 1, b)
+
+
+def events_from_features(
+    features: Features, settings: BreathSettings, *, edges: Literal["all", "only", "boost"] = "all"
+) -> list[BreathEvent]:
+    """Breath events from a whole signal's frame features.
+
+    `edges`: "all" looks everywhere with the same thresholds; "only" looks only before the first
+    and after the last speech (a take's edges), where `edge_min_duration` applies; "boost" looks
+    everywhere and applies `edge_min_duration` at the edges.
+    """
+    s = settings
+    if len(features.level) == 0:
+        return []
+    ctx = _context(features, s)
+    level = features.level.astype(np.float64)
+    seconds_per_frame = features.hop / features.sample_rate
+    speech_frames = np.flatnonzero(ctx.speech)
+    first_speech = int(speech_frames[0]) if speech_frames.size else len(level)
+    last_speech = int(speech_frames[-1]) if speech_frames.size else -1
+    look = round(_MAX_PAUSE_LOOK / seconds_per_frame)
+    valley = round(_VALLEY_SECONDS / seconds_per_frame)
+    smooth = _smoothed_db(level, 3)
+    shortest_of_all = min(s.min_duration, s.attached_min_duration, s.edge_min_duration)
+
+    events: list[BreathEvent] = []
+    for a, b in _runs(ctx.candidate):
+        if (b - a) * seconds_per_frame < shortest_of_all - 1e-9:
+            continue  # most runs: a stray frame or two inside words
+        at_edge = b <= first_speech or a > last_speech
+        if edges == "only" and not at_edge:
+            continue
+        left = a > 0 and bool(ctx.speech[max(0, a - 2) : a].any())
+        right = b < len(level) and bool(ctx.speech[b : b + 2].any())
+        median = float(np.median(level[a:b]))
+        # A touching side ends where the sounds part: past any rise (a word onset or a speech
+        # tail louder than the breath), then at the level valley between them if there is one
+        # within `_VALLEY_SECONDS`, then one frame more.
+        if left:
+            a = _trim_touching(level, smooth, a, b, median + _ONSET_RISE_DB, valley)
+        if right:  # the same, mirrored
+            n = len(level)
+            loudest = median + _ONSET_RISE_DB
+            b = n - _trim_touching(level[::-1], smooth[::-1], n - b, n - a, loudest, valley)
+        if b - a < 1:
+            continue
+        # Sound that is about as loud where it touches speech as anywhere else is the speech's
+        # own tail or lead-in (a final /f/ dying away), not a breath, which swells on its own.
+        loudest = float(smooth[a:b].max()) - _SWELL_DB
+        if (left and smooth[a] >= loudest) or (right and smooth[b - 1] >= loudest):
+            continue
+        duration = (b - a) * seconds_per_frame
+        if at_edge and edges != "all":
+            shortest = s.edge_min_duration
+        elif left or right:
+            shortest = s.attached_min_duration
+        else:
+            shortest = s.min_duration
+        if duration < shortest - 1e-9 or duration > s.max_duration:
+            continue
+        power = 10 ** (level[a:b] / 10)
+        event_level = 10 * math.log10(float(power.mean()))
+        floor = float(np.median(ctx.floor[a:b]))
+        relative = event_level - float(np.median(ctx.speech_level[a:b]))
+        if event_level < floor + s.above_floor_db or relative > s.max_level_db:
+            continue
+        peak = float(np.percentile(level[a:b], 95))
+        reduction = float(np.clip(peak - floor, s.reduction_db, s.max_reduction_db))
+        before = speech_frames[speech_frames < a]
+        after = speech_frames[speech_frames >= b]
+        pause_start = max(int(before[-1]) + 1 if before.size else 0, a - look)
+        pause_end = min(int(after[0]) if after.size else len(level), b + look)
+        events.append(
+            BreathEvent(
+                start=a * features.hop / features.sample_rate,
+                end=min(b * features.hop, features.length) / features.sample_rate,
+                level_db=event_level,
+                relative_db=relative,
+                floor_db=floor,
+                reduction_db=reduction,
+                pause_start=pause_start * features.hop / features.sample_rate,
+                pause_end=min(pause_end * features.hop, features.length) / features.sample_rate,
+                at_edge=at_edge,
+            )
+        )
+    return events
+
+
+def detect_breaths(
+    audio: np.ndarray, sample_rate: int, settings: BreathSettings
+) -> list[BreathEvent]:
+    """The breaths in mono (or, averaged to mid, multichannel `(frames, channels)`) audio."""
+    return events_from_features(frame_features(mid_signal(audio), sample_rate, settings), settings)
+
+
+# --- editing ------------------------------------------------------------------------------
+
+
+def mid_signal(audio: np.ndarray) -> np.ndarray:
+    """Mono float32 audio: the channels of (frames, channels) audio averaged."""
+    audio = np.asarray(audio)
+    if audio.ndim == 2:
+        mid = audio[:, 0].astype(np.float32)  # a column at a time: far faster than .mean(axis=1)
+        for channel in range(1, audio.shape[1]):
+            mid += audio[:, channel]
+        return mid / np.float32(audio.shape[1])
+    if audio.ndim != 1:
+        raise ValueError(f"expected mono or (frames, channels) audio, got shape {audio.shape}")
+    return audio.astype(np.float32, copy=False)
+
+
+def quietest_gap(features: Features, settings: BreathSettings) -> tuple[int, int] | None:
+    """Samples [start, stop) of the quietest pause (no speech, no breath, not digital silence)
+    lasting at least 200 ms: the noise clip for room tone and for noisereduce."""
+    if len(features.level) == 0:
+        return None
+    ctx = _context(features, settings)
+    quiet = ~ctx.speech & ~ctx.candidate & (features.level > SILENCE_DBFS)
+    quiet &= features.level < ctx.speech_level - 20.0
+    per_second = features.sample_rate / features.hop
+    shortest, longest = round(_GAP_MIN_SECONDS * per_second), round(_GAP_MAX_SECONDS * per_second)
+    best: tuple[float, int, int] | None = None
+    for a, b in _runs(quiet):
+        if b - a < shortest:
+            continue
+        a, b = a + 1, b - 1  # keep off the neighbours
+        b = min(b, a + longest)
+        loudness = float(np.mean(10 ** (features.level[a:b] / 10)))
+        if best is None or loudness < best[0]:
+            best = (loudness, a, b)
+    if best is None:
+        return None
+    return best[1] * features.hop, min(best[2] * features.hop, features.length)
+
+
+@dataclass(frozen=True, eq=False)
+class RoomTone:
+    """The quietest gap's spectrum, per channel: breaths in `remove` mode become noise like it."""
+
+    magnitude: np.ndarray  # (bins, channels): mean |rfft| of n_fft frames, Hann-windowed
+    rms: np.ndarray  # (channels,)
+    n_fft: int
+
+    @classmethod
+    def from_clip(cls, clip: np.ndarray, n_fft: int = 1024) -> RoomTone:
+        clip = np.asarray(clip, dtype=np.float64)
+        if clip.ndim == 1:
+            clip = clip[:, None]
+        n_fft = min(n_fft, 1 << max(4, int(math.log2(max(len(clip), 16)))))
+        window = np.hanning(n_fft)
+        hop = n_fft // 2
+        count = max(1, 1 + (len(clip) - n_fft) // hop)
+        magnitude = np.zeros((n_fft // 2 + 1, clip.shape[1]))
+        for i in range(count):
+            frame = clip[i * hop : i * hop + n_fft]
+            if len(frame) < n_fft:
+                frame = np.pad(frame, ((0, n_fft - len(frame)), (0, 0)))
+            magnitude += np.abs(np.fft.rfft(frame * window[:, None], axis=0)) ** 2
+        magnitude = np.sqrt(magnitude / count)
+        return cls(magnitude, np.sqrt(np.mean(clip**2, axis=0)), n_fft)
+
+    @classmethod
+    def silence(cls, channels: int) -> RoomTone:
+        return cls(np.zeros((2, channels)), np.zeros(channels), 2)
+
+    def noise(self, length: int, seed: int) -> np.ndarray:
+        """`length` samples of this room tone, (length, channels), reproducible from `seed`."""
+        channels = self.magnitude.shape[1]
+        if length <= 0 or not np.any(self.rms > 0):
+            return np.zeros((max(length, 0), channels), dtype=np.float32)
+        rng = np.random.default_rng(seed)
+        white = rng.standard_normal((length, channels))
+        spectrum = np.fft.rfft(white, axis=0)
+        source = np.linspace(0.0, 1.0, self.magnitude.shape[0])
+        target = np.linspace(0.0, 1.0, spectrum.shape[0])
+        shape = np.stack(
+            [np.interp(target, source, self.magnitude[:, c]) for c in range(channels)], axis=1
+        )
+        tone = np.fft.irfft(spectrum * shape, length, axis=0)
+        rms = np.sqrt(np.mean(tone**2, axis=0))
+        tone *= np.where(rms > 0, self.rms / np.maximum(rms, 1e-30), 0.0)
+        return tone.astype(np.float32)
+
+
+def _fade(length: int) -> np.ndarray:
+    """Raised-cosine ramp from 0 to 1 over `length` samples (exclusive of both ends)."""
+    return (0.5 - 0.5 * np.cos(np.pi * (np.arange(length) + 0.5) / length)).astype(np.float64)
+
+
+def apply_events(
+    audio: np.ndarray,
+    sample_rate: int,
+    events: list[BreathEvent] | tuple[BreathEvent, ...],
+    settings: BreathSettings,
+    *,
+    offset: int = 0,
+    room_tone: RoomTone | None = None,
+) -> tuple[np.ndarray, list[BreathEvent]]:
+    """Edit `audio` (mono, or (frames, channels)) whose first sample is sample `offset` of the
+    whole signal. Every event must lie inside it. Returns the edited audio (shorter in cut mode)
+    and the events with their action. Samples outside events are returned untouched."""
+    audio = np.asarray(audio)
+    mono = audio.ndim == 1
+    data = audio[:, None] if mono else audio
+    out = data.astype(np.float32, copy=True)
+    done: list[BreathEvent] = []
+    cuts: list[tuple[int, int]] = []
+    mode = settings.mode
+    crossfade = round(CROSSFADE_SECONDS * sample_rate)
+    keep = round(settings.min_pause * sample_rate)
+    allowance: dict[tuple[float, float], int] = {}  # what each pause can still lose, samples
+    for event in sorted(events, key=lambda e: e.start):
+        s0 = round(event.start * sample_rate) - offset
+        s1 = round(event.end * sample_rate) - offset
+        if s0 < 0 or s1 > len(out):
+            raise ValueError(f"event at {event.start:.3f} s lies outside this block")
+        length = s1 - s0
+        if length <= 2:
+            continue
+        fade = max(1, min(round(settings.fade * sample_rate), length // 3))
+        target = 0.0 if mode == "remove" else 10 ** (-event.reduction_db / 20)
+        gain = np.full(length, target)
+        ramp = _fade(fade)
+        gain[:fade] = 1 - (1 - target) * ramp
+        gain[length - fade :] = 1 - (1 - target) * ramp[::-1]
+        out[s0:s1] *= gain[:, None].astype(np.float32)
+        action, removed, reduction, cut_at = "attenuated", 0.0, event.reduction_db, None
+        if mode == "remove":
+            tone = (room_tone or RoomTone.silence(out.shape[1])).noise(length, seed=offset + s0)
+            out[s0:s1] += (np.sqrt(np.maximum(0.0, 1 - gain**2))[:, None] * tone).astype(np.float32)
+            action = "removed"
+            reduction = max(0.0, event.level_db - event.floor_db)
+        elif mode == "cut":
+            pause = (event.pause_start, event.pause_end)
+            left = allowance.setdefault(pause, round((pause[1] - pause[0]) * sample_rate) - keep)
+            room = min(length - 2 * fade - crossfade, left)
+            if room > 0:
+                c0 = s0 + fade + (length - 2 * fade - crossfade - room) // 2
+                cuts.append((c0, room))
+                allowance[pause] = left - room
+                action, removed, cut_at = "cut", room / sample_rate, (offset + c0) / sample_rate
+        done.append(
+            replace(event, action=action, removed=removed, reduction_db=reduction, cut_at=cut_at)
+        )
+
+    if cuts:
+        out = _apply_cuts(out, cuts, crossfade)
+    return (out[:, 0] if mono else out), done
+
+
+def _apply_cuts(audio: np.ndarray, cuts: list[tuple[int, int]], crossfade: int) -> np.ndarray:
+    """Remove `length` samples at each `(start, length)`, crossfading over `crossfade` samples:
+    the audio just before the cut fades into the audio just after it."""
+    pieces: list[np.ndarray] = []
+    position = 0
+    ramp = _fade(crossfade)[:, None].astype(np.float32) if crossfade else None
+    for start, length in cuts:
+        pieces.append(audio[position:start])
+        if ramp is not None:
+            before = audio[start : start + crossfade]
+            after = audio[start + length : start + length + crossfade]
+            pieces.append(before * (1 - ramp) + after * ramp)
+        position = start + length + crossfade
+    pieces.append(audio[position:])
+    return np.concatenate(pieces)
+
+
+def floor_cleanup(
+    audio: np.ndarray, sample_rate: int, noise_clip: np.ndarray, amount: float
+) -> np.ndarray:
+    """noisereduce's stationary spectral gating with an explicit noise clip (mono or
+    (frames, channels)), at `amount` prop_decrease. Its non-stationary defaults cut speech by
+    ~9 dB; stationary gating with a clip from a pause leaves speech within ~0.4 dB."""
+    import noisereduce
+
+    audio = np.asarray(audio, dtype=np.float32)
+    if amount <= 0 or len(noise_clip) < 64:
+        return audio
+    mono = audio.ndim == 1
+    channels = audio[None, :] if mono else audio.T
+    clip = np.asarray(noise_clip, dtype=np.float32)
+    clip = clip[None, :] if clip.ndim == 1 else clip.T
+    n_fft = min(1024, 1 << int(math.log2(clip.shape[1])))
+    cleaned = np.stack(
+        [
+            noisereduce.reduce_noise(
+                y=channel,
+                sr=sample_rate,
+                stationary=True,
+                y_noise=clip[min(i, len(clip) - 1)],
+                prop_decrease=amount,
+                n_fft=n_fft,
+                chunk_size=max(len(channel), 1),
+                padding=0,
+            )[: len(channel)]
+            for i, channel in enumerate(channels)
+        ]
+    ).astype(np.float32)
+    return cleaned[0] if mono else cleaned.T
+
+
+def clean(
+    audio: np.ndarray, sample_rate: int, settings: BreathSettings, *, edges_only: bool = False
+) -> Cleaned:
+    """Find and treat the breaths in `audio` (mono, or (frames, channels): detection runs on
+    the mid signal and the same edit applies to every channel). With `edges_only`, only the
+    stretches before the first and after the last speech are looked at (a take's edges)."""
+    return _clean(audio, sample_rate, settings, edges="only" if edges_only else "all")
+
+
+def clean_take(
+    audio: np.ndarray, sample_rate: int, settings: BreathSettings
+) -> tuple[np.ndarray, list[BreathEvent]]:
+    """Clean one synthesized take: breaths anywhere, with the more lenient edge minimum
+    (`edge_min_duration`) before the first and after the last word, where TTS voices (XTTS after
+    commas and full stops) put them. Call it before trimming the take's silence.
+
+    A take without breaths comes back as the very same array (unless `floor_cleanup` is on).
+    In attenuate and remove mode the length never changes and only samples inside the returned
+    events differ; in cut mode the take gets shorter by the events' `removed`. With
+    `settings.enabled` off, nothing is done.
+    """
+    if not settings.enabled:
+        return audio, []
+    cleaned = _clean(audio, sample_rate, settings, edges="boost")
+    return cleaned.audio, list(cleaned.events)
+
+
+def _clean(
+    audio: np.ndarray,
+    sample_rate: int,
+    settings: BreathSettings,
+    *,
+    edges: Literal["all", "only", "boost"],
+) -> Cleaned:
+    audio = np.asarray(audio)
+    mid = mid_signal(audio)
+    features = frame_features(mid, sample_rate, settings)
+    events = events_from_features(features, settings, edges=edges)
+    gap = quietest_gap(features, settings)
+    clip = audio[gap[0] : gap[1]] if gap else audio[:0]
+    result = audio
+    if settings.floor_cleanup > 0 and gap:
+        result = floor_cleanup(audio, sample_rate, clip, settings.floor_cleanup)
+    done: list[BreathEvent] = []
+    if events:
+        tone = RoomTone.from_clip(clip) if gap and settings.mode == "remove" else None
+        result, done = apply_events(result, sample_rate, events, settings, room_tone=tone)
+    report = BreathReport(settings.mode, sample_rate, len(mid) / sample_rate, tuple(done))
+    return Cleaned(result, tuple(done), report)
