@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 from platformdirs import user_cache_dir
 
-from studio.files import atomic_path
+from studio.files import atomic_path, write_text_atomic
 
 
 def default_cache_dir() -> Path:
@@ -55,10 +55,24 @@ class TakeCache:
             return None  # missing or damaged: synthesize again
         return audio, sample_rate
 
-    def put(self, key: str, audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
-        """Store a take; return it exactly as a later `get` will, so cold and warm renders match."""
+    def meta(self, key: str) -> dict[str, Any]:
+        """What was recorded beside a take when it was made (attempts, breaths cleaned)."""
+        try:
+            return json.loads(self.path(key).with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def put(
+        self, key: str, audio: np.ndarray, sample_rate: int, meta: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Store a take; return it exactly as a later `get` will, so cold and warm renders match.
+
+        `meta` is written first: a take that is in the cache always has its record beside it.
+        """
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if meta:
+            write_text_atomic(path.with_suffix(".json"), json.dumps(meta, ensure_ascii=False))
         with atomic_path(path) as tmp:
             sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_24")
         stored = self.get(key)

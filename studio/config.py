@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from studio.breath import BreathSettings
+
 # Below 56 kbps libsndfile's LAME writes no Info header, so decoders cannot trim the encoder
 # delay: the decoded episode comes out ~1600 samples long and its duration is misreported.
 MP3_BITRATES_KBPS = (56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
@@ -48,6 +50,7 @@ class RenderSettings(Strict):
     sample_rate: int = Field(44100, description="episode sample rate")
     pauses: Pauses = Pauses()
     speech: SpeechOptions = SpeechOptions()
+    breath: BreathSettings = BreathSettings()
 
     @field_validator("bitrate")
     @classmethod

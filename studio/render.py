@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from studio import __version__
+from studio.breath import BreathSettings
 from studio.cache import TakeCache, default_cache_dir, take_key
 from studio.config import RenderSettings
 from studio.engines.base import Engine, Limited
@@ -50,6 +51,7 @@ class RenderResult:
     integrated_lufs: float
     true_peak_dbtp: float
     up_to_date: bool = False
+    breaths: int = 0  # breaths cleaned from the takes
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -64,6 +66,7 @@ class Prepared:
     keys: tuple[str, ...]
     render_key: str
     outputs: dict[str, Path]
+    breath: BreathSettings
 
 
 def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
@@ -85,8 +88,8 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
     script = build_script(essay, voicing, speech=settings.speech, pauses=pauses)
     if not script.segments:
         raise StudioError(f"{request.essay}: nothing to read after normalization")
-    identity = engine.identity()
-    keys = tuple(take_key(segment.text, identity) for segment in script.segments)
+    breath = profile.apply_breath(settings.breath)
+    keys = take_keys(script, engine, breath)
     render_key = _hash(
         {
             "studio": __version__,
@@ -105,7 +108,14 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
         }
     )
     outputs = output_paths(request.out_dir, essay.meta.slug)
-    return Prepared(essay, profile, engine, script, keys, render_key, outputs)
+    return Prepared(essay, profile, engine, script, keys, render_key, outputs, breath)
+
+
+def take_keys(script: Script, engine: Engine, breath: BreathSettings) -> tuple[str, ...]:
+    """Cache keys of the script's takes: the spoken text, the voice, and the breath cleaning
+    applied before a take is cached."""
+    identity = {**engine.identity(), "breath": breath.model_dump(mode="json")}
+    return tuple(take_key(segment.text, identity) for segment in script.segments)
 
 
 def open_voice(
@@ -157,6 +167,7 @@ def render(
         cache_dir,
         progress,
         device=request.device,
+        breath=prepared.breath,
     )
     timings["synthesize"] = time.perf_counter() - mark
 
@@ -184,6 +195,7 @@ def render(
         duration=episode.duration,
         integrated_lufs=episode.loudness.integrated_lufs,
         true_peak_dbtp=episode.loudness.true_peak_dbtp,
+        breaths=sum(len(record.breaths) for record in records),
         timings=timings,
     )
 
@@ -240,6 +252,13 @@ def build_manifest(
             "synthesized": sum(1 for record in records if not record.cached),
             "retries": sum(record.attempts - 1 for record in records),
         },
+        "breaths": {
+            "mode": prepared.breath.mode if prepared.breath.enabled else "off",
+            "found": sum(len(record.breaths) for record in records),
+            "seconds": round(
+                sum(b["end"] - b["start"] for record in records for b in record.breaths), 3
+            ),
+        },
         "chapters": [
             {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)}
             for c in episode.chapters
@@ -254,6 +273,7 @@ def build_manifest(
                 "cached": record.cached,
                 "attempts": record.attempts,
                 **({"notes": list(record.notes)} if record.notes else {}),
+                **({"breaths": list(record.breaths)} if record.breaths else {}),
                 "key": record.key,
             }
             for i, (placement, record) in enumerate(zip(episode.placements, records, strict=True))
@@ -334,9 +354,9 @@ def audition(
     )
     if not script.segments:
         raise StudioError(f"nothing to say in {text!r}")
-    identity = engine.identity()
-    keys = [take_key(segment.text, identity) for segment in script.segments]
-    records = synthesize(script, keys, profile, cache_dir, device=device)
+    breath = profile.apply_breath(settings.breath)
+    keys = take_keys(script, engine, breath)
+    records = synthesize(script, keys, profile, cache_dir, device=device, breath=breath)
     takes = CachedTakes(TakeCache(cache_dir), records)
     episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
     episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)

@@ -286,6 +286,7 @@ class ShowDefaults(Strict):
             peak_dbtp=self.true_peak,
             pauses=self.pauses,
             speech=self.speech,
+            breath=self.breath_settings(),
         )
 
 

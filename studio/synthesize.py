@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
+from studio.breath import BreathSettings, clean_take
 from studio.cache import TakeCache
 from studio.errors import StudioError
 from studio.types import Script, Take
@@ -33,6 +34,7 @@ class TakeRecord:
     cached: bool
     attempts: int = 1
     notes: tuple[str, ...] = ()
+    breaths: tuple[dict[str, Any], ...] = ()  # BreathEvent.to_json() of each breath cleaned
 
 
 class CachedTakes(Sequence[Take]):
@@ -69,15 +71,17 @@ def synthesize(
     cache_dir: Path,
     progress: Progress | None = None,
     device: str | None = None,
+    breath: BreathSettings | None = None,
 ) -> list[TakeRecord]:
     """Make sure every segment's take is in the cache; report which ones had to be made.
 
     `device` ("cpu", "cuda", ...; None for the GPU when there is one) is where the worker runs
-    the model; it is not part of a take's key: a take is as good from either.
+    the model; it is not part of a take's key: a take is as good from either. With `breath`,
+    each new take is cleaned of breaths before it is cached (so `keys` must depend on it).
     """
     cache = TakeCache(cache_dir)
     segments = script.segments
-    records = [TakeRecord(key, cached=True) for key in keys]
+    records = [_cached_record(cache, key) for key in keys]
     missing = [(i, key, segments[i].text) for i, key in enumerate(keys) if not cache.has(key)]
     seconds = sum(cache.seconds(key) for i, key in enumerate(keys) if cache.has(key))
     done = len(keys) - len(missing)
@@ -90,7 +94,7 @@ def synthesize(
     messages = context.Queue()
     worker = context.Process(
         target=_synthesis_worker,
-        args=(profile, cache_dir, missing, messages, device),
+        args=(profile, cache_dir, missing, messages, device, breath),
         daemon=True,
     )
     worker.start()
@@ -106,8 +110,8 @@ def synthesize(
                 continue
             if message[0] == "error":
                 raise StudioError(message[1])
-            _, index, attempts, notes, take_seconds = message
-            records[index] = TakeRecord(keys[index], False, attempts, notes)
+            _, index, attempts, notes, breaths, take_seconds = message
+            records[index] = TakeRecord(keys[index], False, attempts, notes, breaths)
             done += 1
             seconds += take_seconds
             if progress:
@@ -119,12 +123,24 @@ def synthesize(
     return records
 
 
+def _cached_record(cache: TakeCache, key: str) -> TakeRecord:
+    meta = cache.meta(key)
+    return TakeRecord(
+        key,
+        cached=True,
+        attempts=int(meta.get("attempts", 1)),
+        notes=tuple(meta.get("notes", ())),
+        breaths=tuple(meta.get("breaths", ())),
+    )
+
+
 def _synthesis_worker(
     profile: VoiceProfile,
     cache_dir: Path,
     work: list[tuple[int, str, str]],
     messages: multiprocessing.Queue,
     device: str | None = None,
+    breath: BreathSettings | None = None,
 ) -> None:
     try:
         engine = open_engine(profile, cache_dir, device=device)
@@ -133,8 +149,15 @@ def _synthesis_worker(
         def make(item: tuple[int, str, str]) -> None:
             index, key, text = item
             synthesis = engine.synthesize(text)
-            audio, rate = cache.put(key, synthesis.audio, engine.sample_rate)
-            messages.put(("done", index, synthesis.attempts, synthesis.notes, len(audio) / rate))
+            audio, events = synthesis.audio, []
+            if breath is not None:
+                audio, events = clean_take(audio, engine.sample_rate, breath)
+            breaths = tuple(event.to_json() for event in events)
+            meta = {"attempts": synthesis.attempts, "notes": synthesis.notes, "breaths": breaths}
+            audio, rate = cache.put(key, audio, engine.sample_rate, meta)
+            messages.put(
+                ("done", index, synthesis.attempts, synthesis.notes, breaths, len(audio) / rate)
+            )
 
         with ThreadPoolExecutor(engine.parallel_takes) as pool:
             for _ in pool.map(make, work):

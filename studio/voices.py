@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from studio.breath import BreathSettings
 from studio.config import Pauses
 from studio.engines.base import Engine
 from studio.errors import StudioError
@@ -101,11 +102,26 @@ class VoiceProfile(BaseModel):
     seed: int = Field(0, ge=0, lt=2**31)
     lexicon: Path | None = None
     pauses: PauseOverrides = PauseOverrides()
+    breath: dict[str, Any] = Field(
+        default_factory=dict,
+        description="this voice's breath-cleaning overrides (fields of BreathSettings)",
+    )
 
     @field_validator("model", mode="before")
     @classmethod
     def _model_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, Path) else value
+
+    @field_validator("breath")
+    @classmethod
+    def _breath_overrides(cls, table: dict[str, Any]) -> dict[str, Any]:
+        try:
+            BreathSettings.model_validate({**BreathSettings().model_dump(), **table})
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            raise ValueError(f"{field}: {first['msg']}") from None
+        return table
 
     @field_validator("language")
     @classmethod
@@ -133,6 +149,12 @@ class VoiceProfile(BaseModel):
         """The render's pauses with this voice's overrides."""
         overrides = self.pauses.model_dump(exclude_none=True)
         return pauses.model_copy(update=overrides) if overrides else pauses
+
+    def apply_breath(self, breath: BreathSettings) -> BreathSettings:
+        """The render's breath settings with this voice's overrides, validated."""
+        if not self.breath:
+            return breath
+        return BreathSettings.model_validate({**breath.model_dump(), **self.breath})
 
     @property
     def guard_settings(self) -> GuardSettings:

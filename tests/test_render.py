@@ -183,3 +183,10 @@ def test_forced_rerender_from_cache_is_identical(rendered: dict, tmp_path: Path)
     assert manifest["cache"]["synthesized"] == 0
     original = rendered["out"] / "small-machines.mp3"
     assert (tmp_path / "small-machines.mp3").read_bytes() == original.read_bytes()
+
+
+def test_manifest_reports_breath_cleaning(rendered: dict) -> None:
+    manifest = rendered["manifest"]
+    assert manifest["breaths"]["mode"] == "attenuate"
+    per_take = [len(s.get("breaths", [])) for s in manifest["segments"]]
+    assert manifest["breaths"]["found"] == sum(per_take)
