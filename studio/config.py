@@ -55,7 +55,12 @@ class RenderSettings(Strict):
     @field_validator("bitrate")
     @classmethod
     def _mp3_bitrate(cls, bitrate: int) -> int:
-        if bitrate not in MP3_BITRATES_KBPS:
-            allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
-            raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
-        return bitrate
+        return check_mp3_bitrate(bitrate)
+
+
+def check_mp3_bitrate(bitrate: int) -> int:
+    """A bitrate studio can encode (CBR, with the Info header decoders need), or ValueError."""
+    if bitrate not in MP3_BITRATES_KBPS:
+        allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
+        raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
+    return bitrate

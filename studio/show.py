@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 import studio
-from studio.config import MP3_BITRATES_KBPS, Pauses, RenderSettings, SpeechOptions, Strict
+from studio.config import Pauses, RenderSettings, SpeechOptions, Strict, check_mp3_bitrate
 from studio.errors import StudioError
 from studio.files import write_bytes_atomic, write_text_atomic
 from studio.voices import DEFAULT_VOICE
@@ -256,10 +256,7 @@ class ShowDefaults(Strict):
     @field_validator("bitrate")
     @classmethod
     def _bitrate(cls, bitrate: int) -> int:
-        if bitrate not in MP3_BITRATES_KBPS:
-            allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
-            raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
-        return bitrate
+        return check_mp3_bitrate(bitrate)
 
     @field_validator("breath")
     @classmethod
