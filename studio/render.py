@@ -23,7 +23,7 @@ from studio.files import write_text_atomic
 from studio.ingest import load_essay
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
-from studio.synthesize import CachedTakes, Progress, TakeRecord, synthesize
+from studio.synthesize import CachedTakes, Progress, TakeRecord, clean, synthesize
 from studio.types import Episode, Essay, Script
 from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
 
@@ -67,6 +67,7 @@ class Prepared:
     render_key: str
     outputs: dict[str, Path]
     breath: BreathSettings
+    raw_keys: tuple[str, ...]  # of the takes before breath cleaning
 
 
 def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
@@ -89,6 +90,7 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
     if not script.segments:
         raise StudioError(f"{request.essay}: nothing to read after normalization")
     breath = profile.apply_breath(settings.breath)
+    raw_keys = take_keys(script, engine)
     keys = take_keys(script, engine, breath)
     render_key = _hash(
         {
@@ -108,13 +110,17 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
         }
     )
     outputs = output_paths(request.out_dir, essay.meta.slug)
-    return Prepared(essay, profile, engine, script, keys, render_key, outputs, breath)
+    return Prepared(essay, profile, engine, script, keys, render_key, outputs, breath, raw_keys)
 
 
-def take_keys(script: Script, engine: Engine, breath: BreathSettings) -> tuple[str, ...]:
-    """Cache keys of the script's takes: the spoken text, the voice, and the breath cleaning
-    applied before a take is cached."""
-    identity = {**engine.identity(), "breath": breath.model_dump(mode="json")}
+def take_keys(
+    script: Script, engine: Engine, breath: BreathSettings | None = None
+) -> tuple[str, ...]:
+    """Cache keys of the script's takes: the spoken text and the voice, plus the breath cleaning
+    applied to them when it is on (without it, the raw takes from the engine)."""
+    identity = engine.identity()
+    if breath is not None and breath.enabled:
+        identity = {**identity, "breath": breath.model_dump(mode="json")}
     return tuple(take_key(segment.text, identity) for segment in script.segments)
 
 
@@ -160,20 +166,21 @@ def render(
     from studio.master import assemble, master
 
     mark = time.perf_counter()
-    records = synthesize(
+    cache = TakeCache(cache_dir)
+    raw = synthesize(
         prepared.script,
-        prepared.keys,
+        prepared.raw_keys,
         prepared.profile,
         cache_dir,
         progress,
         device=request.device,
-        breath=prepared.breath,
     )
+    records = clean(raw, prepared.keys, cache, prepared.breath)
     timings["synthesize"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     settings = request.settings
-    takes = CachedTakes(TakeCache(cache_dir), records)
+    takes = CachedTakes(cache, records)
     episode = assemble(prepared.script, takes, sample_rate=settings.sample_rate)
     episode = master(
         episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp, in_place=True
@@ -355,8 +362,8 @@ def audition(
     if not script.segments:
         raise StudioError(f"nothing to say in {text!r}")
     breath = profile.apply_breath(settings.breath)
-    keys = take_keys(script, engine, breath)
-    records = synthesize(script, keys, profile, cache_dir, device=device, breath=breath)
+    raw = synthesize(script, take_keys(script, engine), profile, cache_dir, device=device)
+    records = clean(raw, take_keys(script, engine, breath), TakeCache(cache_dir), breath)
     takes = CachedTakes(TakeCache(cache_dir), records)
     episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
     episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)

@@ -12,7 +12,7 @@ import multiprocessing
 import queue
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, overload
 
@@ -71,13 +71,11 @@ def synthesize(
     cache_dir: Path,
     progress: Progress | None = None,
     device: str | None = None,
-    breath: BreathSettings | None = None,
 ) -> list[TakeRecord]:
     """Make sure every segment's take is in the cache; report which ones had to be made.
 
     `device` ("cpu", "cuda", ...; None for the GPU when there is one) is where the worker runs
-    the model; it is not part of a take's key: a take is as good from either. With `breath`,
-    each new take is cleaned of breaths before it is cached (so `keys` must depend on it).
+    the model; it is not part of a take's key: a take is as good from either.
     """
     cache = TakeCache(cache_dir)
     segments = script.segments
@@ -94,7 +92,7 @@ def synthesize(
     messages = context.Queue()
     worker = context.Process(
         target=_synthesis_worker,
-        args=(profile, cache_dir, missing, messages, device, breath),
+        args=(profile, cache_dir, missing, messages, device),
         daemon=True,
     )
     worker.start()
@@ -110,8 +108,8 @@ def synthesize(
                 continue
             if message[0] == "error":
                 raise StudioError(message[1])
-            _, index, attempts, notes, breaths, take_seconds = message
-            records[index] = TakeRecord(keys[index], False, attempts, notes, breaths)
+            _, index, attempts, notes, take_seconds = message
+            records[index] = TakeRecord(keys[index], False, attempts, notes)
             done += 1
             seconds += take_seconds
             if progress:
@@ -120,6 +118,32 @@ def synthesize(
         worker.join(timeout=10)
         if worker.is_alive():
             worker.kill()
+    return records
+
+
+def clean(
+    raw: Sequence[TakeRecord], keys: Sequence[str], cache: TakeCache, breath: BreathSettings
+) -> list[TakeRecord]:
+    """The clean stage: each raw take with its breaths treated, cached under `keys[i]`.
+
+    It runs here, in the render's own process after the synthesis worker has exited, so the
+    analysis libraries never sit in memory beside the model. Raw takes stay cached too:
+    changing the breath settings re-cleans, it does not re-synthesize.
+    """
+    records = []
+    for record, key in zip(raw, keys, strict=True):
+        if key == record.key:  # cleaning is off: the raw take is the take
+            records.append(record)
+            continue
+        if not cache.has(key):
+            stored = cache.get(record.key)
+            if stored is None:
+                raise StudioError(f"take {record.key[:12]} left the cache mid-render: render again")
+            audio, events = clean_take(stored[0], stored[1], breath)
+            breaths = [event.to_json() for event in events]
+            meta = {"attempts": record.attempts, "notes": record.notes, "breaths": breaths}
+            cache.put(key, audio, stored[1], meta)
+        records.append(replace(_cached_record(cache, key), cached=record.cached))
     return records
 
 
@@ -140,7 +164,6 @@ def _synthesis_worker(
     work: list[tuple[int, str, str]],
     messages: multiprocessing.Queue,
     device: str | None = None,
-    breath: BreathSettings | None = None,
 ) -> None:
     try:
         engine = open_engine(profile, cache_dir, device=device)
@@ -149,15 +172,9 @@ def _synthesis_worker(
         def make(item: tuple[int, str, str]) -> None:
             index, key, text = item
             synthesis = engine.synthesize(text)
-            audio, events = synthesis.audio, []
-            if breath is not None:
-                audio, events = clean_take(audio, engine.sample_rate, breath)
-            breaths = tuple(event.to_json() for event in events)
-            meta = {"attempts": synthesis.attempts, "notes": synthesis.notes, "breaths": breaths}
-            audio, rate = cache.put(key, audio, engine.sample_rate, meta)
-            messages.put(
-                ("done", index, synthesis.attempts, synthesis.notes, breaths, len(audio) / rate)
-            )
+            meta = {"attempts": synthesis.attempts, "notes": synthesis.notes}
+            audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
+            messages.put(("done", index, synthesis.attempts, synthesis.notes, len(audio) / rate))
 
         with ThreadPoolExecutor(engine.parallel_takes) as pool:
             for _ in pool.map(make, work):

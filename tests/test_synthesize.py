@@ -11,7 +11,7 @@ from studio.breath import BreathSettings, clean_take
 from studio.cache import TakeCache
 from studio.errors import StudioError
 from studio.render import take_keys
-from studio.synthesize import CachedTakes, synthesize
+from studio.synthesize import CachedTakes, clean, synthesize
 from studio.types import Script, ScriptChapter, Segment
 from studio.voices import VoiceProfile, load_profile, open_engine
 
@@ -29,31 +29,43 @@ SCRIPT = Script(
 )
 
 
-def test_worker_cleans_each_take_before_caching_it(cache_dir: Path) -> None:
+def test_takes_are_synthesized_then_cleaned_and_both_are_cached(cache_dir: Path) -> None:
     profile = VoiceProfile()
     engine = open_engine(profile, cache_dir)
     breath = BreathSettings(mode="attenuate")
-    keys = take_keys(SCRIPT, engine, breath)
     seen: list[tuple[int, int]] = []
-    records = synthesize(
-        SCRIPT, keys, profile, cache_dir, lambda d, t, _: seen.append((d, t)), breath=breath
+    raw = synthesize(
+        SCRIPT,
+        take_keys(SCRIPT, engine),
+        profile,
+        cache_dir,
+        lambda done, total, _: seen.append((done, total)),
     )
     assert seen[-1] == (2, 2)
     cache = TakeCache(cache_dir)
-    for segment, record in zip(SCRIPT.segments, records, strict=True):
+    records = clean(raw, take_keys(SCRIPT, engine, breath), cache, breath)
+    for segment, record, made in zip(SCRIPT.segments, records, raw, strict=True):
+        assert record.key != made.key
         assert cache.meta(record.key)["breaths"] == list(record.breaths)
-        raw = engine.synthesize(segment.text).audio
-        expected, events = clean_take(raw, engine.sample_rate, breath)
+        expected, events = clean_take(engine.synthesize(segment.text).audio, 22050, breath)
         assert len(events) == len(record.breaths)
         cached = cache.get(record.key)
         assert cached is not None
-        assert np.max(np.abs(cached[0] - expected)) < 1e-6  # 24-bit cache of the cleaned take
+        assert np.max(np.abs(cached[0] - expected)) < 1e-5  # the cleaned take, as 24-bit FLAC
 
-    again = synthesize(SCRIPT, keys, profile, cache_dir, breath=breath)
+    again = synthesize(SCRIPT, take_keys(SCRIPT, engine), profile, cache_dir)
     assert all(record.cached for record in again)
-    assert [t.audio.size for t in CachedTakes(cache, again)] == [
-        t.audio.size for t in CachedTakes(cache, records)
+    sizes = [
+        t.audio.size
+        for t in CachedTakes(cache, clean(again, [r.key for r in records], cache, breath))
     ]
+    assert sizes == [t.audio.size for t in CachedTakes(cache, records)]
+
+
+def test_without_cleaning_the_raw_take_is_the_take(cache_dir: Path) -> None:
+    engine = open_engine(VoiceProfile(), cache_dir)
+    off = BreathSettings(enabled=False)
+    assert take_keys(SCRIPT, engine, off) == take_keys(SCRIPT, engine)
 
 
 def test_breath_settings_are_part_of_the_take_key(cache_dir: Path) -> None:
