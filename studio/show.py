@@ -34,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 import studio
+from studio.breath import BreathSettings
 from studio.config import Pauses, RenderSettings, SpeechOptions, Strict, check_mp3_bitrate
 from studio.errors import StudioError
 from studio.files import write_bytes_atomic, write_text_atomic
@@ -261,19 +262,15 @@ class ShowDefaults(Strict):
     @field_validator("breath")
     @classmethod
     def _breath(cls, table: dict[str, Any]) -> dict[str, Any]:
-        if table:  # studio.breath imports librosa (a second): only pay for it when it is set
-            from studio.breath import BreathSettings
-
-            try:
-                BreathSettings.model_validate(table)
-            except ValidationError as error:
-                raise ValueError(describe_validation_error(error)) from None
+        # Kept as a table and checked here, so an error reads "defaults.breath: <field>: ...".
+        try:
+            BreathSettings.model_validate(table)
+        except ValidationError as error:
+            raise ValueError(describe_validation_error(error)) from None
         return table
 
-    def breath_settings(self) -> Any:
+    def breath_settings(self) -> BreathSettings:
         """The breath settings as studio.breath.BreathSettings."""
-        from studio.breath import BreathSettings
-
         return BreathSettings.model_validate(self.breath)
 
     def render_settings(self) -> RenderSettings:
