@@ -273,8 +273,10 @@ class FeatureStream:
         self._mid_bins = bins(1000, min(5000, nyquist))
         self._top_bins = slice(self._mid_bins.stop, len(freqs))
         self._flat_bins = bins(300, min(8000, 0.95 * nyquist) + 1e-6)
-        window = np.hanning(self.n_fft + 1)[:-1]  # librosa's periodic Hann
-        self._power_scale = 2.0 / (self.n_fft * float(np.sum(window**2)))
+        # Periodic Hann, computed as scipy's get_window("hann", n_fft, fftbins=True) (librosa's
+        # STFT window) does, so the spectra match librosa's bit for bit.
+        self._window = (0.5 + 0.5 * np.cos(np.linspace(-np.pi, np.pi, self.n_fft + 1)))[:-1]
+        self._power_scale = 2.0 / (self.n_fft * float(np.sum(self._window**2)))
         self._yin_lags = (
             max(2, math.floor(yin_rate / YIN_FMAX)),
             math.ceil(yin_rate / YIN_FMIN),
@@ -326,14 +328,22 @@ class FeatureStream:
             self._buffer = self._buffer[drop:]
             self._start += drop
 
-    def _frame_features(self, piece: np.ndarray, first: int, count: int) -> tuple[np.ndarray, ...]:
-        # librosa takes a second or more to import: only code that analyses audio pays for it,
-        # not the renders and configs that merely carry BreathSettings.
-        import librosa
+    def _stft(self, piece: np.ndarray, count: int) -> np.ndarray:
+        """`librosa.stft(piece, n_fft=n_fft, hop_length=hop, center=False)[:, :count]` in numpy:
+        the same window, float64 products, complex64 result for float32 input and (bins, frames)
+        layout. librosa is not used here: its first stft imports numba and JIT-compiles, measured
+        at ~2 s and ~200 MB of resident memory in the process that cleans breaths (the render),
+        for what is a framed rfft."""
+        frames = np.lib.stride_tricks.sliding_window_view(piece, self.n_fft)[:: self.hop][:count]
+        out = np.empty((len(frames), self.n_fft // 2 + 1), np.result_type(piece, np.complex64))
+        block = max(1, (1 << 18) // self.n_fft)  # ~2 MB float64 temporaries at a time
+        for begin in range(0, len(frames), block):
+            out[begin : begin + block] = np.fft.rfft(frames[begin : begin + block] * self._window)
+        return out.T
 
+    def _frame_features(self, piece: np.ndarray, first: int, count: int) -> tuple[np.ndarray, ...]:
         s = self.settings
-        spectrum = librosa.stft(piece, n_fft=self.n_fft, hop_length=self.hop, center=False)
-        spectrum = spectrum[:, :count]
+        spectrum = self._stft(piece, count)
         power = np.square(spectrum.real)
         power += np.square(spectrum.imag)
         low = power[self._low_bins].sum(axis=0)
@@ -341,8 +351,11 @@ class FeatureStream:
         top = power[self._top_bins].sum(axis=0)
         level = 10 * np.log10((low + high + top) * self._power_scale + 1e-12)
         ratio = 10 * np.log10((high + 1e-20) / (low + 1e-20))
-        flat = librosa.feature.spectral_flatness(S=power[self._flat_bins], power=1.0, amin=1e-20)
-        flatness = 10 * np.log10(flat[0] + 1e-12)
+        # librosa.feature.spectral_flatness(S=..., power=1.0, amin=1e-20)[0]: geometric over
+        # arithmetic mean of the power in 300-8000 Hz.
+        flat_power = np.maximum(power[self._flat_bins], 1e-20)
+        flat = np.exp(np.mean(np.log(flat_power), axis=0)) / np.mean(flat_power, axis=0)
+        flatness = 10 * np.log10(flat + 1e-12)
         # Zero crossings per frame from a running count (librosa's frame-by-frame version is
         # several times slower on long signals and counts the same thing).
         signs = np.signbit(piece)
@@ -422,14 +435,16 @@ class _Context:
 
 
 def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
-    from scipy import ndimage  # imported where used: see _frame_features
+    # scipy.ndimage takes ~0.2 s to import: only code that analyses audio pays for it, not the
+    # renders and configs that merely carry BreathSettings.
+    from scipy import ndimage
 
     power = ndimage.uniform_filter1d(10 ** (level.astype(np.float64) / 10), frames)
     return 10 * np.log10(np.maximum(power, 1e-12))
 
 
 def _context(features: Features, settings: BreathSettings) -> _Context:
-    from scipy import ndimage  # imported where used: see _frame_features
+    from scipy import ndimage  # imported where used: see _smoothed_db
 
     s = settings
     frames_per_second = features.sample_rate / features.hop

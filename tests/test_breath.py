@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +23,11 @@ from pydantic import ValidationError
 from studio.breath import (
     CROSSFADE_SECONDS,
     BreathSettings,
+    FeatureStream,
     clean,
     clean_take,
     detect_breaths,
+    frame_features,
 )
 from studio.cleaning import clean_file
 from studio.engines.bundled import BundledEngine
@@ -268,6 +272,74 @@ def test_clean_take_finds_breaths_at_a_takes_edges(fixture: Fixture) -> None:
     assert len(clean(audio, rate, BreathSettings(), edges_only=True).events) == 2
     off, none = clean_take(audio, rate, BreathSettings(enabled=False))
     assert off is audio and none == []
+
+
+# --- features without librosa --------------------------------------------------------------
+
+
+def tone_and_noise(sample_rate: int, seconds: float) -> np.ndarray:
+    """A 220 Hz tone that comes and goes over white noise, after a stretch of digital silence."""
+    rng = np.random.default_rng(3)
+    t = np.arange(round(seconds * sample_rate)) / sample_rate
+    gate = np.sin(2 * np.pi * 0.7 * t) > 0
+    audio = 0.3 * np.sin(2 * np.pi * 220 * t) * gate + 0.02 * rng.standard_normal(len(t))
+    audio[: sample_rate // 4] = 0.0
+    return audio.astype(np.float32)
+
+
+@pytest.mark.parametrize("sample_rate", [22050, 44100])
+def test_spectra_and_flatness_match_librosa(sample_rate: int) -> None:
+    """The numpy STFT and spectral flatness (librosa's cost a numba JIT) are librosa's."""
+    import librosa
+
+    audio = tone_and_noise(sample_rate, 3.0)
+    stream = FeatureStream(sample_rate, BreathSettings())
+    n_fft, hop = stream.n_fft, stream.hop
+    count = 1 + (len(audio) - n_fft) // hop
+    ours = stream._stft(audio, count)
+    theirs = librosa.stft(audio, n_fft=n_fft, hop_length=hop, center=False)
+    assert ours.dtype == theirs.dtype == np.complex64 and ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+    # Frame k is centred on k*hop + hop//2, the signal zero outside: the same frames uncentred.
+    frames = -(-len(audio) // hop)
+    lead = np.zeros(n_fft // 2 - hop // 2, np.float32)
+    padded = np.concatenate((lead, audio, np.zeros(n_fft, np.float32)))
+    spectrum = librosa.stft(padded, n_fft=n_fft, hop_length=hop, center=False)[:, :frames]
+    power = np.square(spectrum.real) + np.square(spectrum.imag)
+    freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+    band = np.flatnonzero((freqs >= 300) & (freqs < min(8000, 0.95 * sample_rate / 2) + 1e-6))
+    # A slice, not a mask: float32 means depend on the memory layout, kept as librosa's.
+    bins = slice(band[0], band[-1] + 1)
+    flat = librosa.feature.spectral_flatness(S=power[bins], power=1.0, amin=1e-20)[0]
+    expected = 10 * np.log10(flat + 1e-12)
+    features = frame_features(audio, sample_rate, BreathSettings())
+    assert len(features.flatness) == frames
+    np.testing.assert_allclose(features.flatness, expected, rtol=1e-6, atol=1e-5)
+    assert np.all(features.flatness[:10] == features.flatness[0])  # silence: all bins at amin
+
+
+def test_cleaning_a_take_imports_neither_librosa_nor_numba() -> None:
+    """librosa's first STFT imports numba and JIT-compiles (~2 s, ~200 MB in the render)."""
+    audio = tone_and_noise(22050, 10.0)
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from studio.breath import BreathSettings, clean_take\n"
+        "audio = np.frombuffer(sys.stdin.buffer.read(), np.float32)\n"
+        "for mode in ('attenuate', 'remove', 'cut'):\n"
+        "    clean_take(audio, 22050, BreathSettings(mode=mode))\n"
+        "print(sorted({'numba', 'librosa'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parents[1],
+        input=audio.tobytes(),
+        capture_output=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.decode().strip() == "[]"
 
 
 # --- settings and report ------------------------------------------------------------------
