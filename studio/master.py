@@ -20,7 +20,7 @@ import scipy.signal
 import soxr
 
 from studio.errors import StudioError
-from studio.types import ChapterMark, Episode, Loudness, Placement, Script, Take
+from studio.types import ChapterMark, Episode, Loudness, Placement, Script, Take, Timeline
 
 # A chapter mark sits this far before its first words (at most half the pause before them), so a
 # player that jumps to the chapter lands in silence rather than mid-syllable.
@@ -70,6 +70,7 @@ _OVERSAMPLE = 4
 _TRUE_PEAK_FILTER = scipy.signal.firwin(49, 1 / _OVERSAMPLE, window=("kaiser", 5.0))
 _PHASE_TAPS = 12
 _TAPS_BEFORE = 5  # the in-between values after sample n use samples n-5 … n+6
+_CONTEXT_AFTER = _PHASE_TAPS - _TAPS_BEFORE  # samples n+1 … n+6, and the interval's end
 _FILTER_CENTER = len(_TRUE_PEAK_FILTER) // 2
 # _PHASE_MATRIX[tap, phase - 1]: the weight of sample n - 5 + tap in the value at n + phase/4.
 _PHASE_MATRIX = np.array(
@@ -131,50 +132,19 @@ def assemble(
     `takes[i]` is the take of `script.segments[i]`. The timeline starts with `lead_in` seconds of
     silence; the last segment's pause is replaced by `tail`. Chapter marks are contiguous: the
     first starts at 0, each later one shortly before its first segment's speech, and the last ends
-    at the episode's end. Chapters without segments get no mark.
+    at the episode's end. Chapters without segments get no mark. This holds the whole episode
+    in memory, for short pieces such as auditions; a render streams (`TimelineBuilder`).
     """
     segments = script.segments
     if len(takes) != len(segments):
         raise ValueError(f"{len(takes)} takes for {len(segments)} segments: one take per segment")
-
-    # Two passes over the takes, so they never need to be in memory all at once (a render reads
-    # them from the cache one by one): lengths first, to allocate, then the audio itself.
-    lengths = [
-        _resampled_length(
-            len(trim_silence(take.audio, take.sample_rate)), take.sample_rate, sample_rate
-        )
-        for take in takes
-    ]
-    pauses = [_samples(segment.pause_after, sample_rate) for segment in segments]
-    tail_samples = _samples(tail, sample_rate)
-    if pauses:
-        pauses[-1] = tail_samples
-    lead_in_samples = _samples(lead_in, sample_rate)
-    total = lead_in_samples + sum(lengths) + (sum(pauses) if pauses else tail_samples)
-
-    # One allocation for the whole episode: growing it take by take would copy it over and over.
-    timeline = np.zeros(total, dtype=np.float32)
-    starts: list[int] = []
-    cursor = lead_in_samples
-    for take, length, pause in zip(takes, lengths, pauses, strict=True):
-        speech = trim_silence(take.audio, take.sample_rate)
-        timeline[cursor : cursor + length] = _resample(
-            speech, take.sample_rate, sample_rate, length
-        )
-        starts.append(cursor)
-        cursor += length + pause
-
-    placements = tuple(
-        Placement(
-            start=start / sample_rate,
-            end=(start + length) / sample_rate,
-            text=segment.text,
-            source=segment.source,
-        )
-        for segment, start, length in zip(segments, starts, lengths, strict=True)
-    )
-    chapters = _chapter_marks(script, starts, lengths, len(timeline), sample_rate)
-    return Episode(timeline, sample_rate, placements, chapters)
+    if not segments:
+        silence = np.zeros(_samples(lead_in, sample_rate) + _samples(tail, sample_rate))
+        return Episode(silence.astype(np.float32), sample_rate, (), ())
+    builder = TimelineBuilder(script, sample_rate=sample_rate, lead_in=lead_in, tail=tail)
+    audio = np.concatenate([piece for take in takes for piece in builder.pieces(take)])
+    timeline = builder.timeline()
+    return Episode(audio, sample_rate, timeline.placements, timeline.chapters)
 
 
 def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
@@ -193,58 +163,342 @@ def master(
     *,
     target_lufs: float = -16.0,
     peak_dbtp: float = -1.0,
-    in_place: bool = False,
 ) -> Episode:
     """Return the episode at `target_lufs` with its true peak at most `peak_dbtp`.
 
     Gain to target, then a look-ahead limiter holds the true peak `ENCODER_HEADROOM_DB` below
-    `peak_dbtp`. Limiting lowers the loudness, so while the result is more than
-    `LOUDNESS_TOLERANCE_LU` off target the gain is corrected and the limiter rerun (at most
-    `MAX_LOUDNESS_ATTEMPTS` passes). Silence stays exactly silent. The returned episode carries
-    its measured loudness.
-
-    With `in_place`, the episode's own array is overwritten instead of copied: an hour-long
-    episode then needs its timeline once in memory, not twice.
+    `peak_dbtp`. The gain is solved on the episode's analysis (`solve_gain`); the mastered
+    result is measured, and should it be more than `LOUDNESS_TOLERANCE_LU` off target the pass
+    is made again with the estimate corrected. Silence stays exactly silent. The returned
+    episode carries its measured loudness. A render does the same, streamed: `EpisodeProducer`.
     """
-    audio = np.asarray(episode.audio)
+    audio = np.asarray(episode.audio, dtype=np.float32)
     if audio.ndim != 1:
         raise ValueError(f"master expects mono audio, got shape {audio.shape}")
-    rate = episode.sample_rate
-    source_lufs = integrated_loudness(audio, rate)
+    analysis = TimelineAnalysis(episode.sample_rate)
+    analysis.feed(audio)
+    analysis.close()
+    gain_db: float | None = solve_gain(analysis, target_lufs=target_lufs, peak_dbtp=peak_dbtp)
+    for _pass in range(2):
+        if gain_db is None:
+            break
+        mastering = MasteringPass(analysis, gain_db, peak_dbtp)
+        mastered = np.concatenate((*mastering.feed(audio), *mastering.close()))
+        gain_db = next_pass_gain(analysis, mastering, target_lufs=target_lufs)
+    return Episode(
+        mastered, episode.sample_rate, episode.placements, episode.chapters, mastering.loudness
+    )
+
+
+class TimelineBuilder:
+    """Lays the segments out one take at a time, for a timeline that need never be whole.
+
+    `lead_in` seconds of silence, then each take's trimmed speech at the episode rate followed by
+    its pause, the last pause replaced by `tail`.
+    """
+
+    def __init__(
+        self, script: Script, *, sample_rate: int, lead_in: float = 0.4, tail: float = 1.0
+    ) -> None:
+        self.script = script
+        self.sample_rate = sample_rate
+        self._segments = script.segments
+        self._tail = _samples(tail, sample_rate)
+        self._starts: list[int] = []
+        self._lengths: list[int] = []
+        self.length = _samples(lead_in, sample_rate)  # samples laid out so far
+
+    def pieces(self, take: Take) -> list[np.ndarray]:
+        """The next segment's samples, in order: [the lead-in,] its speech, its pause."""
+        index = len(self._starts)
+        if index >= len(self._segments):
+            raise ValueError(f"more takes than the script's {len(self._segments)} segments")
+        pieces = [np.zeros(self.length, dtype=np.float32)] if index == 0 else []
+        speech = trim_silence(take.audio, take.sample_rate)
+        length = _resampled_length(len(speech), take.sample_rate, self.sample_rate)
+        last = index == len(self._segments) - 1
+        pause = (
+            self._tail if last else _samples(self._segments[index].pause_after, self.sample_rate)
+        )
+        pieces.append(_resample(speech, take.sample_rate, self.sample_rate, length))
+        pieces.append(np.zeros(pause, dtype=np.float32))
+        self._starts.append(self.length)
+        self._lengths.append(length)
+        self.length += length + pause
+        return pieces
+
+    def timeline(self, loudness: Loudness | None = None) -> Timeline:
+        """Where everything sits, once every take is laid out."""
+        if len(self._starts) != len(self._segments):
+            raise ValueError(f"{len(self._starts)} of {len(self._segments)} takes laid out")
+        rate = self.sample_rate
+        placements = tuple(
+            Placement(start / rate, (start + length) / rate, segment.text, segment.source)
+            for segment, start, length in zip(
+                self._segments, self._starts, self._lengths, strict=True
+            )
+        )
+        chapters = _chapter_marks(self.script, self._starts, self._lengths, self.length, rate)
+        return Timeline(rate, self.length, placements, chapters, loudness)
+
+
+class TimelineAnalysis:
+    """What mastering needs to know of the unmastered timeline, gathered as it is fed in order:
+    each control chunk's true peak and K-weighted energy, 12 bytes per 32 samples.
+
+    With it the gain can be chosen (`solve_gain`) before the timeline is complete, and without
+    keeping the audio: `MasteringPass` applies it as the timeline is fed a second time.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self._rolling = _Rolling()
+        self._peaks = _Growing(np.float32)
+        self._energy = _Growing(np.float64)
+        self._sections = _k_weighting_sections(sample_rate)
+        self._state = np.zeros((self._sections.shape[0], 2))
+        self.length = 0  # samples fed
+        self.closed = False
+
+    def feed(self, samples: np.ndarray) -> None:
+        self.length += len(samples)
+        ready = self._rolling.push(samples)
+        if ready is not None:
+            self._analyse(*ready)
+
+    def close(self) -> None:
+        ready = self._rolling.close()
+        if ready is not None:
+            self._analyse(*ready)
+        self.closed = True
+
+    @property
+    def peaks(self) -> np.ndarray:
+        return self._peaks.view()
+
+    @property
+    def analysed(self) -> int:
+        """Samples whose chunks are analysed (all of them once closed)."""
+        return min(self.length, len(self._peaks.view()) * _CONTROL_INTERVAL)
+
+    def estimated_lufs(self, gain_db: float, ceiling: float) -> float:
+        """Integrated loudness of the analysed timeline after gain and limiter, from the chunk
+        energies alone: within a few hundredths of a LU of measuring the output, since the
+        limiter's gain hardly moves within the K-weighting filter's memory."""
+        peaks, energy = self._peaks.view(), self._energy.view()
+        gains = _Limiter(10.0 ** (gain_db / 20.0), ceiling, self.sample_rate).advance(
+            peaks, final=True
+        )
+        left, right = gains[:-1].astype(np.float64), gains[1:].astype(np.float64)
+        weighted = energy * (left * left + left * right + right * right) / 3.0
+        return self._gated(weighted)
+
+    def source_lufs(self) -> float:
+        """Integrated loudness of the analysed timeline as it is (no gain, no limiter)."""
+        return self._gated(self._energy.view())
+
+    def _gated(self, chunk_energy: np.ndarray) -> float:
+        subblock = round(0.1 * self.sample_rate)
+        index = np.arange(len(chunk_energy)) * _CONTROL_INTERVAL // subblock
+        subblocks = np.bincount(index, weights=chunk_energy)
+        length = self.analysed
+        whole = length // subblock
+        return _gated_lufs(subblocks[:whole], subblock, float(chunk_energy.sum()), length)
+
+    def _analyse(self, start: int, padded: np.ndarray, size: int) -> None:
+        del start
+        self._peaks.append(_padded_chunk_peaks(padded, size))
+        block = padded[_TAPS_BEFORE : _TAPS_BEFORE + size].astype(np.float64)
+        weighted, self._state = scipy.signal.sosfilt(self._sections, block, zi=self._state)
+        squares = np.square(weighted, out=weighted)
+        self._energy.append(squares.reshape(-1, _CONTROL_INTERVAL).sum(axis=1))
+
+
+def solve_gain(
+    analysis: TimelineAnalysis,
+    *,
+    target_lufs: float = -16.0,
+    peak_dbtp: float = -1.0,
+    correction_lu: float = 0.0,
+) -> float:
+    """The gain in dB that brings the analysed timeline to `target_lufs` through the limiter.
+
+    Limiting takes loudness with it, so the gain is found by secant steps on
+    `TimelineAnalysis.estimated_lufs`, capped at `MAX_EXTRA_GAIN_DB` above plain normalisation.
+    `correction_lu` is what a measured pass found the estimate off by, so a second pass aims
+    better.
+    """
+    source_lufs = analysis.source_lufs()
     if not math.isfinite(source_lufs):
         raise StudioError(
             "The episode is silent, so there is nothing to master: check that synthesis produced "
             "audio for its segments."
         )
-
-    # The true-peak envelope scales with the gain, so it is measured once, at unity.
-    chunk_peaks = _chunk_true_peaks(audio)
     ceiling = 10.0 ** ((peak_dbtp - ENCODER_HEADROOM_DB) / 20.0)
-    tried: list[tuple[float, float]] = []  # (gain dB, loudness reached)
+    aim = target_lufs - correction_lu
     plain_gain_db = target_lufs - source_lufs
     gain_db = plain_gain_db
+    tried: list[tuple[float, float]] = []
     for _attempt in range(MAX_LOUDNESS_ATTEMPTS):
-        boundary_gains = _limiter_gains(chunk_peaks, 10.0 ** (gain_db / 20.0), ceiling, rate)
-
-        def limited(start: int, stop: int, gains: np.ndarray = boundary_gains) -> np.ndarray:
-            out = np.empty(stop - start, dtype=np.float32)
-            _apply_gains(out, audio, gains, start, stop)
-            return out
-
-        mastered_lufs = _streamed_loudness(limited, len(audio), rate)
-        tried.append((gain_db, mastered_lufs))
-        if abs(target_lufs - mastered_lufs) <= LOUDNESS_TOLERANCE_LU:
+        lufs = analysis.estimated_lufs(gain_db, ceiling)
+        tried.append((gain_db, lufs))
+        if abs(aim - lufs) <= LOUDNESS_TOLERANCE_LU / 4:  # estimates are cheap: aim closer
             break
-        gain_db = min(_next_gain_db(tried, target_lufs), plain_gain_db + MAX_EXTRA_GAIN_DB)
+        gain_db = min(_next_gain_db(tried, aim), plain_gain_db + MAX_EXTRA_GAIN_DB)
         if gain_db == tried[-1][0]:
-            break  # at the cap already: another pass would give the same result
+            break  # at the cap already: another step would give the same result
+    return gain_db
 
-    mastered = audio if in_place else np.empty(len(audio), dtype=np.float32)
-    _apply_gains(mastered, audio, boundary_gains, 0, len(audio))
-    loudness = Loudness(
-        integrated_lufs=mastered_lufs, true_peak_dbtp=true_peak_dbtp(mastered, rate)
+
+def next_pass_gain(
+    analysis: TimelineAnalysis, finished: MasteringPass, *, target_lufs: float = -16.0
+) -> float | None:
+    """The gain for a second pass after `finished` missed the loudness tolerance, aimed with the
+    estimate corrected by what the pass measured; None if the pass stands (on target, or a gain
+    that would not change: the extra-gain cap). Callers make at most two passes."""
+    measured = finished.loudness.integrated_lufs
+    if abs(measured - target_lufs) <= LOUDNESS_TOLERANCE_LU:
+        return None
+    estimate = analysis.estimated_lufs(finished.gain_db, finished.ceiling)
+    gain_db = solve_gain(
+        analysis,
+        target_lufs=target_lufs,
+        peak_dbtp=finished.peak_dbtp,
+        correction_lu=measured - estimate,
     )
-    return Episode(mastered, rate, episode.placements, episode.chapters, loudness)
+    return gain_db if abs(gain_db - finished.gain_db) > 0.01 else None
+
+
+class MasteringPass:
+    """Gain and limiter applied to the timeline fed again, in order, after `analysis` has seen
+    it (it may still be growing); measures the loudness and true peak of what comes out.
+
+    `feed` and `close` return the mastered samples that are ready, in order; the pass holds back
+    the few hundred samples whose limiter gain depends on peaks not yet analysed.
+    """
+
+    def __init__(self, analysis: TimelineAnalysis, gain_db: float, peak_dbtp: float) -> None:
+        self.gain_db = gain_db
+        self.peak_dbtp = peak_dbtp
+        self.ceiling = 10.0 ** ((peak_dbtp - ENCODER_HEADROOM_DB) / 20.0)
+        self._analysis = analysis
+        self._limiter = _Limiter(10.0 ** (gain_db / 20.0), self.ceiling, analysis.sample_rate)
+        self._gains = _Growing(np.float32)
+        self._rolling = _Rolling()
+        self._waiting: list[tuple[int, np.ndarray, int]] = []
+        self._meter = LoudnessMeter(analysis.sample_rate)
+        self._peak = 0.0
+        self._fed = 0
+        self._emitted = 0
+
+    def feed(self, samples: np.ndarray) -> list[np.ndarray]:
+        self._fed += len(samples)
+        ready = self._rolling.push(samples)
+        if ready is not None:
+            self._waiting.append(ready)
+        return self._drain(final=False)
+
+    def close(self) -> list[np.ndarray]:
+        """The rest of the output; the analysis must be closed first."""
+        if not self._analysis.closed:
+            raise ValueError("close the analysis before the mastering pass")
+        ready = self._rolling.close()
+        if ready is not None:
+            self._waiting.append(ready)
+        return self._drain(final=True)
+
+    @property
+    def loudness(self) -> Loudness:
+        peak = 20.0 * math.log10(self._peak) if self._peak > 0.0 else -math.inf
+        return Loudness(self._meter.integrated_lufs(), peak)
+
+    def _drain(self, *, final: bool) -> list[np.ndarray]:
+        self._gains.append(self._limiter.advance(self._analysis.peaks, final=final))
+        gains = self._gains.view()
+        out = []
+        # Samples before `decided` have the gains of both boundaries around them and of their
+        # true-peak context; a range reaching past it is split there.
+        decided = (len(gains) - 1) * _CONTROL_INTERVAL - _CONTEXT_AFTER
+        while self._waiting:
+            start, padded, size = self._waiting.pop(0)
+            if not final and start + size > decided:
+                ready = (decided - start) // _CONTROL_INTERVAL * _CONTROL_INTERVAL
+                if ready <= 0:
+                    self._waiting.insert(0, (start, padded, size))
+                    break
+                self._waiting.insert(0, (start + ready, padded[ready:], size - ready))
+                padded, size = padded[: _TAPS_BEFORE + ready + _CONTEXT_AFTER], ready
+            gained = padded * _ramped_gains(gains, start - _TAPS_BEFORE, len(padded))
+            between, samples = _between_samples(gained, size)
+            self._peak = max(self._peak, float(np.abs(between).max()), float(np.abs(samples).max()))
+            block = gained[_TAPS_BEFORE : _TAPS_BEFORE + min(size, self._fed - self._emitted)]
+            self._emitted += len(block)
+            self._meter.feed(block)
+            out.append(block)
+        return out
+
+
+def _ramped_gains(boundary_gains: np.ndarray, begin: int, count: int) -> np.ndarray:
+    """The per-sample gain for samples begin … begin+count-1, ramped linearly between chunk
+    boundaries; positions outside the boundaries take the nearest boundary's gain."""
+    positions = np.arange(begin, begin + count)
+    last = len(boundary_gains) - 1
+    chunk = np.clip(positions // _CONTROL_INTERVAL, 0, max(last - 1, 0))
+    fraction = np.clip((positions - chunk * _CONTROL_INTERVAL) / _CONTROL_INTERVAL, 0.0, 1.0)
+    left = boundary_gains[chunk]
+    right = boundary_gains[np.minimum(chunk + 1, last)]
+    return left + (right - left) * fraction.astype(np.float32)
+
+
+class _Rolling:
+    """Timeline samples in, in order; out come consecutive ranges, whole control chunks (until
+    `close`), each with the context the true-peak filter needs: `_TAPS_BEFORE` samples before it
+    and `_CONTEXT_AFTER` after, zeros beyond either end of the timeline."""
+
+    def __init__(self) -> None:
+        self._buffer = np.zeros(_TAPS_BEFORE, dtype=np.float32)  # context, then pending samples
+        self._position = 0  # timeline index of the first pending sample
+
+    def push(self, samples: np.ndarray) -> tuple[int, np.ndarray, int] | None:
+        self._buffer = np.concatenate((self._buffer, np.asarray(samples, dtype=np.float32)))
+        available = len(self._buffer) - _TAPS_BEFORE - _CONTEXT_AFTER
+        return self._take(available // _CONTROL_INTERVAL * _CONTROL_INTERVAL)
+
+    def close(self) -> tuple[int, np.ndarray, int] | None:
+        pending = len(self._buffer) - _TAPS_BEFORE
+        size = -(-pending // _CONTROL_INTERVAL) * _CONTROL_INTERVAL
+        padding = np.zeros(size - pending + _CONTEXT_AFTER, dtype=np.float32)
+        self._buffer = np.concatenate((self._buffer, padding))
+        return self._take(size)
+
+    def _take(self, size: int) -> tuple[int, np.ndarray, int] | None:
+        if size <= 0:
+            return None
+        start = self._position
+        padded = self._buffer[: _TAPS_BEFORE + size + _CONTEXT_AFTER]
+        self._buffer = self._buffer[size:]
+        self._position += size
+        return start, padded, size
+
+
+class _Growing:
+    """An append-only array that doubles its storage: O(1) views while it grows."""
+
+    def __init__(self, dtype: type) -> None:
+        self._data = np.empty(1024, dtype=dtype)
+        self._size = 0
+
+    def append(self, values: np.ndarray) -> None:
+        end = self._size + len(values)
+        if end > len(self._data):
+            grown = np.empty(max(end, 2 * len(self._data)), dtype=self._data.dtype)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : end] = values
+        self._size = end
+
+    def view(self) -> np.ndarray:
+        return self._data[: self._size]
 
 
 def _next_gain_db(tried: list[tuple[float, float]], target_lufs: float) -> float:
@@ -280,24 +534,66 @@ def _streamed_loudness(
 ) -> float:
     """Integrated loudness of a signal given block by block, so a gained copy of a long episode
     can be measured without ever existing whole."""
-    sections = _k_weighting_sections(sample_rate)
-    state = np.zeros((sections.shape[0], 2))
-    subblock = round(0.1 * sample_rate)
-    # Blocks are whole numbers of sub-blocks, so sub-blocks never straddle two blocks.
-    block = max(1, _BLOCK // subblock) * subblock
-    subblock_energy: list[np.ndarray] = []
-    total_energy = 0.0
-    for start in range(0, length, block):
-        chunk = block_at(start, min(start + block, length)).astype(np.float64)
-        weighted, state = scipy.signal.sosfilt(sections, chunk, zi=state)
-        squares = np.square(weighted, out=weighted)
-        whole = len(squares) // subblock * subblock
-        subblock_energy.append(squares[:whole].reshape(-1, subblock).sum(axis=1))
-        total_energy += float(squares.sum())
+    meter = LoudnessMeter(sample_rate)
+    for start in range(0, length, _BLOCK):
+        meter.feed(block_at(start, min(start + _BLOCK, length)))
+    return meter.integrated_lufs()
 
-    energy = np.concatenate(subblock_energy) if subblock_energy else np.zeros(0)
-    if len(energy) >= _GATE_SUBBLOCKS:
-        window = np.lib.stride_tricks.sliding_window_view(energy, _GATE_SUBBLOCKS)
+
+class LoudnessMeter:
+    """BS.1770-4 integrated loudness of a signal fed in consecutive pieces of any size.
+
+    The K-weighting filter state and the partly filled 100 ms sub-block carry from piece to
+    piece, so the result is the same however the signal is cut.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self._sections = _k_weighting_sections(sample_rate)
+        self._state = np.zeros((self._sections.shape[0], 2))
+        self._subblock = round(0.1 * sample_rate)
+        self._partial = 0.0  # energy of the sub-block being filled
+        self._partial_length = 0
+        self._energies: list[np.ndarray] = []
+        self._total_energy = 0.0
+        self._length = 0
+
+    def feed(self, samples: np.ndarray) -> None:
+        if not len(samples):
+            return
+        weighted, self._state = scipy.signal.sosfilt(
+            self._sections, np.asarray(samples, dtype=np.float64), zi=self._state
+        )
+        squares = np.square(weighted, out=weighted)
+        self._total_energy += float(squares.sum())
+        self._length += len(squares)
+        head = min(len(squares), self._subblock - self._partial_length)
+        self._partial += float(squares[:head].sum())
+        self._partial_length += head
+        if self._partial_length < self._subblock:
+            return
+        rest = squares[head:]
+        whole = len(rest) // self._subblock * self._subblock
+        self._energies.append(
+            np.concatenate(([self._partial], rest[:whole].reshape(-1, self._subblock).sum(axis=1)))
+        )
+        self._partial = float(rest[whole:].sum())
+        self._partial_length = len(rest) - whole
+
+    def integrated_lufs(self) -> float:
+        energy = np.concatenate(self._energies) if self._energies else np.zeros(0)
+        return _gated_lufs(energy, self._subblock, self._total_energy, self._length)
+
+
+def _gated_lufs(
+    subblock_energy: np.ndarray, subblock: int, total_energy: float, length: int
+) -> float:
+    """BS.1770-4 gating over 400 ms blocks made of four 100 ms sub-block energies.
+
+    A signal shorter than one gating block (a short audition) is measured as a single block,
+    where pyloudnorm would refuse it.
+    """
+    if len(subblock_energy) >= _GATE_SUBBLOCKS:
+        window = np.lib.stride_tricks.sliding_window_view(subblock_energy, _GATE_SUBBLOCKS)
         mean_square = window.sum(axis=1) / (_GATE_SUBBLOCKS * subblock)
     elif length:
         mean_square = np.array([total_energy / length])
@@ -338,28 +634,43 @@ def _chunk_true_peaks(audio: np.ndarray) -> np.ndarray:
 
     def block_chunks(start: int) -> None:
         rows = min(_BLOCK, len(chunk_peaks) * interval - start)
-        between, samples = _oversampled(audio, start, start + rows)
-        magnitude = np.abs(between, out=between)
-        peaks = np.maximum(magnitude[0], magnitude[1], out=magnitude[0])
-        np.maximum(peaks, magnitude[2], out=peaks)
-        np.maximum(peaks, np.abs(samples[:rows]), out=peaks)
-        block = chunk_peaks[start // interval : (start + rows) // interval]
-        np.max(peaks.reshape(-1, interval), axis=1, out=block)
-        np.maximum(block, np.abs(samples[interval::interval]), out=block)
+        padded = _padded_slice(audio, start - _TAPS_BEFORE, start + rows + _CONTEXT_AFTER)
+        chunk_peaks[start // interval : (start + rows) // interval] = _padded_chunk_peaks(
+            padded, rows
+        )
 
     _in_parallel(block_chunks, range(0, len(audio), _BLOCK))
     return chunk_peaks
 
 
+def _padded_chunk_peaks(padded: np.ndarray, size: int) -> np.ndarray:
+    """`_chunk_true_peaks` of `size` samples (a multiple of the interval) given with
+    `_TAPS_BEFORE` samples of context before and `_CONTEXT_AFTER` after."""
+    interval = _CONTROL_INTERVAL
+    between, samples = _between_samples(padded, size)
+    magnitude = np.abs(between, out=between)
+    peaks = np.maximum(magnitude[0], magnitude[1], out=magnitude[0])
+    np.maximum(peaks, magnitude[2], out=peaks)
+    np.maximum(peaks, np.abs(samples[:size]), out=peaks)
+    block = np.max(peaks.reshape(-1, interval), axis=1)
+    return np.maximum(block, np.abs(samples[interval::interval]), out=block)
+
+
 def _oversampled(audio: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """The 3 in-between 4x oversampled values after each sample in [start, stop), as a
     (3, stop - start) array, and the samples start ... stop (one more: the last interval's end).
+    """
+    padded = _padded_slice(audio, start - _TAPS_BEFORE, stop + _CONTEXT_AFTER)
+    return _between_samples(padded, stop - start)
+
+
+def _between_samples(padded: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_oversampled` of a padded slice: `size` samples with `_TAPS_BEFORE` before and
+    `_CONTEXT_AFTER` after.
 
     Each phase is a 12-tap FIR, done as in-place multiply-adds: pure numpy, so the worker threads
     run it in parallel without a BLAS thread pool of its own competing with them.
     """
-    size = stop - start
-    padded = _padded_slice(audio, start - _TAPS_BEFORE, stop + _PHASE_TAPS - _TAPS_BEFORE)
     between = np.empty((3, size), dtype=np.float32)
     product = np.empty(size, dtype=np.float32)
     for phase, out in enumerate(between):
@@ -370,12 +681,11 @@ def _oversampled(audio: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, 
     return between, padded[_TAPS_BEFORE : _TAPS_BEFORE + size + 1]
 
 
-def _limiter_gains(
-    chunk_peaks: np.ndarray, gain: float, ceiling: float, sample_rate: int
-) -> np.ndarray:
-    """The limiter: the gain (including `gain`) at every chunk boundary, len(chunk_peaks) + 1
-    values, such that `gain` x true peak stays under `ceiling` with the gain ramped linearly
-    between boundaries.
+class _Limiter:
+    """The limiter: the gain (including `gain`) at every chunk boundary, one more value than
+    there are chunk peaks, such that `gain` x true peak stays under `ceiling` with the gain ramped
+    linearly between boundaries. `advance` returns the gains of the boundaries that the peaks
+    known so far decide (all of them once `final`), so it runs as the timeline streams in.
 
     Written here rather than taken from a library: pedalboard's Limiter (JUCE's) is two
     compressors and a hard clipper, with neither look-ahead nor true-peak detection, and a
@@ -392,64 +702,54 @@ def _limiter_gains(
     running maximum, in logs: env[j] = max_k hold[k]·e^(-(j-k)λ) = e^(-jλ)·max_k hold[k]·e^(kλ).
     Streamed in blocks: env's last value and its last L-1 values carry over.
     """
-    lookahead = max(1, math.ceil(LOOKAHEAD_SECONDS * sample_rate / _CONTROL_INTERVAL))
-    decay = _CONTROL_INTERVAL / (RELEASE_SECONDS * sample_rate)
-    log_excess = math.log(gain) - math.log(ceiling)
-    chunks = len(chunk_peaks)
-    gains = np.empty(chunks + 1, dtype=np.float32)
-    previous_env = 0.0
-    recent_env = np.zeros(lookahead - 1)
 
-    for start in range(0, chunks + 1, _CONTROL_BLOCK):
-        stop = min(start + _CONTROL_BLOCK, chunks + 1)
-        size = stop - start
-        # Boundaries [start, stop + L - 1) touch chunks [start - 1, stop + L - 1).
-        first_chunk = start - 1
-        peaks = _padded_slice(chunk_peaks, first_chunk, stop + lookahead - 1)
-        with np.errstate(divide="ignore"):
-            chunk_need = np.maximum(np.log(peaks.astype(np.float64)) + log_excess, 0.0)
-        need = np.maximum(chunk_need[:-1], chunk_need[1:])
+    def __init__(self, gain: float, ceiling: float, sample_rate: int) -> None:
+        self.gain = gain
+        self.lookahead = max(1, math.ceil(LOOKAHEAD_SECONDS * sample_rate / _CONTROL_INTERVAL))
+        self._decay = _CONTROL_INTERVAL / (RELEASE_SECONDS * sample_rate)
+        self._log_excess = math.log(gain) - math.log(ceiling)
+        self._previous_env = 0.0
+        self._recent_env = np.zeros(self.lookahead - 1)
+        self.boundaries = 0  # boundaries decided so far
 
-        # Forward-looking window [j, j+L): origin shifts ndimage's centred window to start at j.
-        hold = scipy.ndimage.maximum_filter1d(
-            need, lookahead, origin=-(lookahead // 2), mode="constant", cval=0.0
-        )[:size]
+    def advance(self, chunk_peaks: np.ndarray, *, final: bool) -> np.ndarray:
+        """Gains of the next boundaries: `chunk_peaks` holds every chunk peak known so far."""
+        lookahead, decay = self.lookahead, self._decay
+        chunks = len(chunk_peaks)
+        # Boundary j touches chunks j-1 and j and looks ahead to chunk j+L-1.
+        end = chunks + 1 if final else max(self.boundaries, chunks - lookahead + 1)
+        gains = np.empty(end - self.boundaries, dtype=np.float32)
+        for start in range(self.boundaries, end, _CONTROL_BLOCK):
+            stop = min(start + _CONTROL_BLOCK, end)
+            size = stop - start
+            # Boundaries [start, stop + L - 1) touch chunks [start - 1, stop + L - 1).
+            peaks = _padded_slice(chunk_peaks, start - 1, stop + lookahead - 1)
+            with np.errstate(divide="ignore"):
+                chunk_need = np.maximum(np.log(peaks.astype(np.float64)) + self._log_excess, 0.0)
+            need = np.maximum(chunk_need[:-1], chunk_need[1:])
 
-        ramp = np.arange(size) * decay
-        with np.errstate(divide="ignore"):
-            running = np.maximum.accumulate(np.log(hold) + ramp)
-            carried = math.log(previous_env) - decay if previous_env > 0.0 else -math.inf
-        env = np.exp(np.maximum(running, carried) - ramp)
-        previous_env = float(env[-1])
+            # Forward-looking window [j, j+L): origin shifts ndimage's centred window to start at j.
+            hold = scipy.ndimage.maximum_filter1d(
+                need, lookahead, origin=-(lookahead // 2), mode="constant", cval=0.0
+            )[:size]
 
-        history = np.concatenate((recent_env, env))
-        sums = np.concatenate(([0.0], np.cumsum(history)))
-        attenuation = (sums[lookahead:] - sums[:-lookahead]) / lookahead
-        recent_env = history[len(history) - (lookahead - 1) :]
-        gains[start:stop] = gain * np.exp(-attenuation)
-    return gains
+            ramp = np.arange(size) * decay
+            with np.errstate(divide="ignore"):
+                running = np.maximum.accumulate(np.log(hold) + ramp)
+                previous = self._previous_env
+                carried = math.log(previous) - decay if previous > 0.0 else -math.inf
+            env = np.exp(np.maximum(running, carried) - ramp)
+            self._previous_env = float(env[-1])
 
-
-def _apply_gains(
-    out: np.ndarray, audio: np.ndarray, boundary_gains: np.ndarray, begin: int, end: int
-) -> None:
-    """out = audio[begin:end] x the gain, ramped linearly from each chunk boundary to the next.
-
-    `out` holds just that range; it may be `audio` itself (in place) when the range is whole.
-    `begin` is a multiple of the control interval whenever it is not 0.
-    """
-    interval = _CONTROL_INTERVAL
-    ramp = np.arange(interval, dtype=np.float32) / interval
-    for start in range(begin, end, _BLOCK):
-        stop = min(start + _BLOCK, end)
-        first, last = start // interval, -(-stop // interval)
-        left = boundary_gains[first:last, None]
-        right = boundary_gains[first + 1 : last + 1, None]
-        offset = start - first * interval
-        gain = (left + (right - left) * ramp).reshape(-1)[offset : offset + stop - start]
-        np.multiply(
-            audio[start:stop], gain, out=out[start - begin : stop - begin], casting="unsafe"
-        )
+            history = np.concatenate((self._recent_env, env))
+            sums = np.concatenate(([0.0], np.cumsum(history)))
+            attenuation = (sums[lookahead:] - sums[:-lookahead]) / lookahead
+            self._recent_env = history[len(history) - (lookahead - 1) :]
+            gains[start - self.boundaries : stop - self.boundaries] = self.gain * np.exp(
+                -attenuation
+            )
+        self.boundaries = end
+        return gains
 
 
 def _in_parallel(work: Callable[[int], _Result], starts: Iterable[int]) -> list[_Result]:

@@ -110,6 +110,22 @@ class Loudness:
     true_peak_dbtp: float
 
 
+@dataclass(frozen=True)
+class Timeline:
+    """Where everything sits in an episode, without its audio: what chapters and captions need
+    of an episode that was mastered and encoded as it streamed past."""
+
+    sample_rate: int
+    length: int  # samples
+    placements: tuple[Placement, ...]
+    chapters: tuple[ChapterMark, ...]
+    loudness: Loudness | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.length / self.sample_rate
+
+
 @dataclass(frozen=True, eq=False)
 class Episode:
     """One mono PCM timeline with the places of its segments and chapters."""

@@ -19,10 +19,16 @@ from studio.errors import StudioError
 from studio.master import (
     CHAPTER_PREROLL,
     MAX_EXTRA_GAIN_DB,
+    LoudnessMeter,
+    MasteringPass,
+    TimelineAnalysis,
+    TimelineBuilder,
     assemble,
     integrated_loudness,
     master,
     measure,
+    next_pass_gain,
+    solve_gain,
     trim_silence,
     true_peak_dbtp,
 )
@@ -328,3 +334,110 @@ def test_master_of_a_short_phrase() -> None:
 def test_master_refuses_a_silent_episode() -> None:
     with pytest.raises(StudioError, match="silent"):
         master(Episode(np.zeros(44100 * 2, dtype=np.float32), 44100, (), ()))
+
+
+# streaming: the timeline analysed and mastered piece by piece, as a render does it
+
+
+def pieces_of(audio: np.ndarray, seed: int) -> list[np.ndarray]:
+    """`audio` cut at random places, some pieces shorter than the limiter's context."""
+    rng = np.random.default_rng(seed)
+    cuts = rng.integers(0, len(audio) - 10, 40)
+    cuts = np.unique(np.concatenate((cuts, cuts[0] + np.arange(1, 6))))  # one-sample pieces too
+    pieces = np.split(audio, cuts)
+    assert sum(map(len, pieces)) == len(audio)
+    return pieces
+
+
+def stream(analysis_pieces: list[np.ndarray], pass_pieces: list[np.ndarray], gain_db: float):
+    analysis = TimelineAnalysis(44100)
+    for piece in analysis_pieces:
+        analysis.feed(piece)
+    analysis.close()
+    mastering = MasteringPass(analysis, gain_db, -1.0)
+    out = [block for piece in pass_pieces for block in mastering.feed(piece)]
+    return np.concatenate(out + mastering.close()), mastering.loudness
+
+
+def test_streamed_mastering_is_the_same_however_the_timeline_is_cut(hot_episode: Episode) -> None:
+    audio = hot_episode.audio
+    whole, whole_loudness = stream([audio], [audio], 14.0)
+    cut, cut_loudness = stream(pieces_of(audio, 1), pieces_of(audio, 2), 14.0)
+    assert len(whole) == len(audio)
+    np.testing.assert_array_equal(cut, whole)
+    assert cut_loudness == whole_loudness == measure(whole, 44100)
+    assert whole_loudness.true_peak_dbtp <= -1.49  # the ceiling, 0.5 dB under -1 dBTP
+
+
+def test_mastering_pass_holds_back_only_what_the_analysis_has_not_reached(
+    hot_episode: Episode,
+) -> None:
+    audio = hot_episode.audio
+    analysis = TimelineAnalysis(44100)
+    mastering = MasteringPass(analysis, 14.0, -1.0)
+    emitted = 0
+    for piece in np.array_split(audio, 10):
+        analysis.feed(piece)
+        emitted += sum(len(block) for block in mastering.feed(piece))
+        assert analysis.length - emitted < 1000  # the limiter's look-ahead and the filter's context
+    with pytest.raises(ValueError, match="close the analysis"):
+        mastering.close()
+    analysis.close()
+    emitted += sum(len(block) for block in mastering.close())
+    assert emitted == len(audio)
+
+
+def test_estimated_loudness_matches_the_measured_output(hot_episode: Episode) -> None:
+    analysis = TimelineAnalysis(44100)
+    analysis.feed(hot_episode.audio)
+    analysis.close()
+    gain_db = solve_gain(analysis)
+    mastering = MasteringPass(analysis, gain_db, -1.0)
+    mastering.feed(hot_episode.audio)
+    mastering.close()
+    estimate = analysis.estimated_lufs(gain_db, mastering.ceiling)
+    assert estimate == pytest.approx(-16, abs=0.03)
+    assert mastering.loudness.integrated_lufs == pytest.approx(estimate, abs=0.03)
+    assert analysis.source_lufs() == pytest.approx(
+        integrated_loudness(hot_episode.audio, 44100), abs=0.01
+    )
+
+
+def test_a_gain_chosen_from_a_misleading_first_half_is_corrected_by_a_second_pass() -> None:
+    quiet = [Take(speech_like(4.0, 22050, seed=i, level=0.02), 22050) for i in range(6)]
+    loud = [Take(speech_like(4.0, 22050, seed=10 + i, level=0.3), 22050) for i in range(6)]
+    takes = quiet + loud
+    segments = tuple(Segment(f"s{i}", f"S {i}.", 0.5) for i in range(12))
+    script = Script("Uneven", (ScriptChapter("", segments),))
+    layout = TimelineBuilder(script, sample_rate=44100)
+    analysis = TimelineAnalysis(44100)
+    for take in takes[:6]:
+        for piece in layout.pieces(take):
+            analysis.feed(piece)
+    first_gain = solve_gain(analysis)  # from the quiet half only
+    for take in takes[6:]:
+        for piece in layout.pieces(take):
+            analysis.feed(piece)
+    analysis.close()
+    audio = assemble(script, takes).audio
+
+    first = MasteringPass(analysis, first_gain, -1.0)
+    first.feed(audio)
+    first.close()
+    assert first.loudness.integrated_lufs > -16 + 3  # far too loud
+    second_gain = next_pass_gain(analysis, first)
+    assert second_gain is not None and second_gain < first_gain
+    second = MasteringPass(analysis, second_gain, -1.0)
+    second.feed(audio)
+    second.close()
+    assert second.loudness.integrated_lufs == pytest.approx(-16, abs=0.1)
+    assert next_pass_gain(analysis, second) is None
+
+
+def test_loudness_meter_is_the_same_however_the_signal_is_cut(hot_episode: Episode) -> None:
+    meter = LoudnessMeter(44100)
+    for piece in pieces_of(hot_episode.audio, 3):
+        meter.feed(piece)
+    assert meter.integrated_lufs() == pytest.approx(
+        integrated_loudness(hot_episode.audio, 44100), abs=1e-9
+    )
