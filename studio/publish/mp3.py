@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mutagen.id3 as id3
 import numpy as np
@@ -13,7 +15,7 @@ import soundfile
 from studio.config import MP3_BITRATES_KBPS
 from studio.errors import StudioError
 from studio.files import atomic_path
-from studio.types import ChapterMark, Episode
+from studio.types import ChapterMark, Episode, Timeline
 
 MP3_SAMPLE_RATES = (32000, 44100, 48000)  # MPEG-1 Layer III
 
@@ -40,47 +42,109 @@ def write_mp3(episode: Episode, path: Path, *, tags: Id3Tags, bitrate_kbps: int 
     ending at the duration) under one ordered top-level CTOC; an untitled chapter takes the
     episode's title. The file appears at `path` only once it is complete.
     """
-    if bitrate_kbps not in MP3_BITRATES_KBPS:
-        allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
-        raise StudioError(
-            f"MP3 bitrate {bitrate_kbps} kbps is not supported: use one of {allowed} kbps "
-            "(below 56 the encoder writes no header giving the exact length)."
-        )
-    if episode.sample_rate not in MP3_SAMPLE_RATES:
-        raise StudioError(
-            f"Cannot encode {episode.sample_rate} Hz audio as MP3: master the episode at "
-            "44100 Hz (32000 and 48000 Hz also work)."
-        )
-    if tags.date and not _DATE.fullmatch(tags.date):
-        raise StudioError(f"Episode date {tags.date!r} is not a date: write it as YYYY-MM-DD.")
     audio = np.asarray(episode.audio, dtype=np.float32)
     if audio.ndim != 1:
         raise ValueError(f"write_mp3 expects mono audio, got shape {audio.shape}")
-    # Read the cover before the encode, which takes a while for a long episode.
-    cover = _read_cover(tags.cover) if tags.cover is not None else None
+    with Mp3Writer(path, episode.sample_rate, tags=tags, bitrate_kbps=bitrate_kbps) as writer:
+        writer.write(audio)
+        writer.finish(episode)
 
-    path = Path(path)
-    try:
-        with atomic_path(path) as partial:
+
+class Mp3Writer:
+    """One MP3 encoded as its PCM streams in: `write` blocks in order, then `finish` with the
+    episode's layout to tag it. The file appears at `path` only if the `with` block completes
+    after `finish`; leaving it any other way (an exception) leaves nothing behind.
+    """
+
+    def __init__(
+        self, path: Path, sample_rate: int, *, tags: Id3Tags, bitrate_kbps: int = 96
+    ) -> None:
+        if bitrate_kbps not in MP3_BITRATES_KBPS:
+            allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
+            raise StudioError(
+                f"MP3 bitrate {bitrate_kbps} kbps is not supported: use one of {allowed} kbps "
+                "(below 56 the encoder writes no header giving the exact length)."
+            )
+        if sample_rate not in MP3_SAMPLE_RATES:
+            raise StudioError(
+                f"Cannot encode {sample_rate} Hz audio as MP3: master the episode at "
+                "44100 Hz (32000 and 48000 Hz also work)."
+            )
+        if tags.date and not _DATE.fullmatch(tags.date):
+            raise StudioError(f"Episode date {tags.date!r} is not a date: write it as YYYY-MM-DD.")
+        self.path = Path(path)
+        self.sample_rate = sample_rate
+        self.tags = tags
+        self.bitrate_kbps = bitrate_kbps
+        # Read the cover before the encode, which takes a while for a long episode.
+        self._cover = _read_cover(tags.cover) if tags.cover is not None else None
+        self._atomic: contextlib.AbstractContextManager[Path] | None = None
+        self._partial: Path | None = None
+        self._sound: soundfile.SoundFile | None = None
+        self._finished = False
+
+    def __enter__(self) -> Mp3Writer:
+        self._atomic = atomic_path(self.path)
+        try:
+            self._partial = self._atomic.__enter__()
             # Both settings are needed for CBR: CONSTANT alone silently gives ~77 kbps VBR.
-            soundfile.write(
-                partial,
-                audio,
-                episode.sample_rate,
+            self._sound = soundfile.SoundFile(
+                self._partial,
+                "w",
+                samplerate=self.sample_rate,
+                channels=1,
                 format="MP3",
                 subtype="MPEG_LAYER_III",
                 bitrate_mode="CONSTANT",
-                compression_level=(320 - bitrate_kbps) / 288,
+                compression_level=(320 - self.bitrate_kbps) / 288,
             )
+        except BaseException as error:
+            self._atomic.__exit__(type(error), error, error.__traceback__)
+            raise self._cannot_write(error) from error
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        assert self._sound is not None, "use Mp3Writer in a with block"
+        try:
+            self._sound.write(np.asarray(block, dtype=np.float32))
+        except (OSError, soundfile.SoundFileRuntimeError) as error:
+            raise self._cannot_write(error) from error
+
+    def finish(self, layout: Episode | Timeline) -> None:
+        """Close the encoder and tag the file with the episode's chapters."""
+        assert self._sound is not None and self._partial is not None
+        try:
+            self._sound.close()
             # v2.3, not v2.4: under v2.4 Apple Podcasts broke on chapter titles over ~51 chars.
-            tag = _id3_tag(episode, tags, cover)
+            tag = _id3_tag(layout, self.tags, self._cover)
             tag.update_to_v23()  # TDRC becomes TYER + TDAT; save alone would drop it
-            tag.save(partial, v2_version=3)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise StudioError(
-            f"Cannot write {path}: {reason}. Check that the folder exists and is writable."
-        ) from error
+            tag.save(self._partial, v2_version=3)
+        except OSError as error:
+            raise self._cannot_write(error) from error
+        self._finished = True
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
+    ) -> None:
+        assert self._atomic is not None and self._sound is not None
+        if not self._sound.closed:
+            self._sound.close()
+        if kind is None and not self._finished:
+            kind, error = RuntimeError, RuntimeError("Mp3Writer left without finish()")
+        self._atomic.__exit__(kind, error, tb)
+
+    def _cannot_write(self, error: BaseException) -> BaseException:
+        if isinstance(error, StudioError):
+            return error
+        if isinstance(error, OSError):
+            reason = error.strerror or str(error)
+        elif isinstance(error, soundfile.SoundFileRuntimeError):
+            reason = str(error)
+        else:
+            return error
+        return StudioError(
+            f"Cannot write {self.path}: {reason}. Check that the folder exists and is writable."
+        )
 
 
 def read_chapters(path: Path) -> tuple[ChapterMark, ...]:
@@ -112,7 +176,9 @@ def read_chapters(path: Path) -> tuple[ChapterMark, ...]:
     return tuple(marks)
 
 
-def _id3_tag(episode: Episode, tags: Id3Tags, cover: tuple[str, bytes] | None) -> id3.ID3:
+def _id3_tag(
+    episode: Episode | Timeline, tags: Id3Tags, cover: tuple[str, bytes] | None
+) -> id3.ID3:
     utf16 = id3.Encoding.UTF16  # ID3v2.3 has no UTF-8
     tag = id3.ID3()
     tag.add(id3.TIT2(encoding=utf16, text=[tags.title]))
@@ -157,7 +223,7 @@ def _id3_tag(episode: Episode, tags: Id3Tags, cover: tuple[str, bytes] | None) -
     return tag
 
 
-def _chapter_spans_ms(episode: Episode) -> list[tuple[str, int, int]]:
+def _chapter_spans_ms(episode: Episode | Timeline) -> list[tuple[str, int, int]]:
     """(title, start, end) in whole ms: each end is the next start, the last the duration."""
     if not episode.chapters:
         return []

@@ -9,13 +9,13 @@ import json
 import textwrap
 from collections.abc import Iterator
 
-from studio.types import Episode
+from studio.types import Episode, Timeline
 
 CHAPTERS_VERSION = "1.2.0"
 CAPTION_LINE_CHARS = 42  # the usual broadcast caption width
 
 
-def chapters_json(episode: Episode, *, title: str) -> str:
+def chapters_json(episode: Episode | Timeline, *, title: str) -> str:
     """Podcasting 2.0 JSON chapters; an untitled chapter (the opening) is called `title`."""
     chapters = [
         {
@@ -29,7 +29,7 @@ def chapters_json(episode: Episode, *, title: str) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def webvtt(episode: Episode) -> str:
+def webvtt(episode: Episode | Timeline) -> str:
     """WebVTT captions: one cue per spoken segment, in the essay's own words."""
     cues = [
         f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n{_vtt_escape(text)}\n"
@@ -38,7 +38,7 @@ def webvtt(episode: Episode) -> str:
     return "\n".join(["WEBVTT\n", *cues])
 
 
-def srt(episode: Episode) -> str:
+def srt(episode: Episode | Timeline) -> str:
     """SubRip captions: one numbered cue per spoken segment, in the essay's own words."""
     cues = [
         f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n"
@@ -48,7 +48,7 @@ def srt(episode: Episode) -> str:
     return "\n".join(cues)
 
 
-def _cues(episode: Episode) -> Iterator[tuple[int, int, str]]:
+def _cues(episode: Episode | Timeline) -> Iterator[tuple[int, int, str]]:
     """(start ms, end ms, wrapped text) per placement that has words and a duration.
 
     Captions show the writer's words (`source`), not the spoken form, so they read like the
