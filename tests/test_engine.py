@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from piper.phoneme_ids import phonemes_to_ids as piper_phonemes_to_ids
 
+from studio.engines import bundled
 from studio.engines.bundled import BundledEngine, phonemes_to_ids, phonemize
 
 
@@ -60,3 +61,25 @@ def test_identity_changes_with_settings_but_needs_no_model_load(cache_dir: Path)
     assert a.identity() != b.identity()
     assert a.identity()["model"] == b.identity()["model"]
     assert not a.loaded  # computing a cache key must not load the model
+
+
+def test_onnx_threads_sleep_rather_than_spin(engine: BundledEngine) -> None:
+    engine.synthesize("Loaded once.")
+    options = engine._thread_vits().onnx_sess.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_a_failed_background_import_is_raised_by_synthesize(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_import() -> None:
+        raise ImportError("no torch today")
+
+    real_import = bundled._import_vits
+    monkeypatch.setattr(bundled, "_vits_import", None)  # as in a fresh process
+    monkeypatch.setattr(bundled, "_import_vits", broken_import)
+    engine = BundledEngine(work_dir=cache_dir / "models")
+    with pytest.raises(ImportError, match="no torch today"):
+        engine.synthesize("This take never loads.")
+    monkeypatch.setattr(bundled, "_import_vits", real_import)
+    assert len(engine.synthesize("The next try imports again.").audio) > 0
