@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio import __version__
 from studio.breath import BreathSettings
@@ -24,8 +24,11 @@ from studio.ingest import load_essay
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
 from studio.synthesize import CachedTakes, Progress, TakeRecord, clean, synthesize
-from studio.types import Episode, Essay, Script
+from studio.types import Episode, Essay, Script, Timeline
 from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
+
+if TYPE_CHECKING:
+    from studio.publish.mp3 import Id3Tags
 
 
 @dataclass(frozen=True)
@@ -162,60 +165,66 @@ def render(
     if not request.force and is_up_to_date(prepared):
         return _result_from_manifest(prepared, timings)
     _ensure_writable(request.out_dir)
-    # Mastering imports scipy (over a second): only a render that has work to do pays for it.
-    from studio.master import assemble, master
 
-    mark = time.perf_counter()
-    cache = TakeCache(cache_dir)
-    raw = synthesize(
-        prepared.script,
-        prepared.raw_keys,
-        prepared.profile,
-        cache_dir,
-        progress,
-        device=request.device,
-    )
-    records = clean(raw, prepared.keys, cache, prepared.breath)
-    timings["synthesize"] = time.perf_counter() - mark
+    # Mastering imports scipy (over a second): only a render that has work to do pays for it.
+    from studio.produce import EpisodeProducer
 
     mark = time.perf_counter()
     settings = request.settings
-    takes = CachedTakes(cache, records)
-    episode = assemble(prepared.script, takes, sample_rate=settings.sample_rate)
-    episode = master(
-        episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp, in_place=True
+    producer = EpisodeProducer(
+        prepared.script,
+        prepared.keys,
+        TakeCache(cache_dir),
+        settings,
+        breath=prepared.breath,
+        mp3=prepared.outputs["mp3"],
+        tags=id3_tags(prepared, request),
     )
+    producer.start()
+    try:
+        synthesize(
+            prepared.script,
+            prepared.raw_keys,
+            prepared.profile,
+            cache_dir,
+            progress,
+            device=request.device,
+            on_take=producer.take_ready,
+        )
+    except BaseException:
+        producer.abort()
+        raise
+    timings["synthesize"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    records, timeline = producer.result()
     timings["master"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    write_outputs(prepared, request, episode, records)
+    write_sidecars(prepared, timeline, records)
     timings["publish"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
     hits = sum(1 for record in records if record.cached)
-    assert episode.loudness is not None
+    assert timeline.loudness is not None
     return RenderResult(
         slug=prepared.essay.meta.slug,
         outputs=prepared.outputs,
         segments=len(records),
         synthesized=len(records) - hits,
         cache_hits=hits,
-        duration=episode.duration,
-        integrated_lufs=episode.loudness.integrated_lufs,
-        true_peak_dbtp=episode.loudness.true_peak_dbtp,
+        duration=timeline.duration,
+        integrated_lufs=timeline.loudness.integrated_lufs,
+        true_peak_dbtp=timeline.loudness.true_peak_dbtp,
         breaths=sum(len(record.breaths) for record in records),
         timings=timings,
     )
 
 
-def write_outputs(
-    prepared: Prepared, request: RenderRequest, episode: Episode, records: list[TakeRecord]
-) -> None:
-    from studio.publish.mp3 import Id3Tags, write_mp3
-    from studio.publish.sidecars import chapters_json, srt, webvtt
+def id3_tags(prepared: Prepared, request: RenderRequest) -> Id3Tags:
+    from studio.publish.mp3 import Id3Tags
 
     meta = prepared.essay.meta
-    outputs = prepared.outputs
-    tags = Id3Tags(
+    return Id3Tags(
         title=meta.title,
         artist=meta.author or prepared.profile.name,
         album=meta.title,
@@ -223,17 +232,23 @@ def write_outputs(
         description=meta.description,
         cover=request.cover,
     )
-    write_mp3(episode, outputs["mp3"], tags=tags, bitrate_kbps=request.settings.bitrate)
-    write_text_atomic(outputs["chapters"], chapters_json(episode, title=meta.title))
-    write_text_atomic(outputs["vtt"], webvtt(episode))
-    write_text_atomic(outputs["srt"], srt(episode))
-    # The manifest goes last: its render key vouches for every file written before it.
-    manifest = build_manifest(prepared, episode, records)
+
+
+def write_sidecars(prepared: Prepared, timeline: Timeline, records: list[TakeRecord]) -> None:
+    """Chapters JSON, captions, and last the manifest, whose render key vouches for every file
+    written before it (the MP3 included)."""
+    from studio.publish.sidecars import chapters_json, srt, webvtt
+
+    outputs = prepared.outputs
+    write_text_atomic(outputs["chapters"], chapters_json(timeline, title=prepared.essay.meta.title))
+    write_text_atomic(outputs["vtt"], webvtt(timeline))
+    write_text_atomic(outputs["srt"], srt(timeline))
+    manifest = build_manifest(prepared, timeline, records)
     write_text_atomic(outputs["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False))
 
 
 def build_manifest(
-    prepared: Prepared, episode: Episode, records: list[TakeRecord]
+    prepared: Prepared, episode: Episode | Timeline, records: list[TakeRecord]
 ) -> dict[str, Any]:
     meta = prepared.essay.meta
     loudness = episode.loudness

@@ -71,11 +71,14 @@ def synthesize(
     cache_dir: Path,
     progress: Progress | None = None,
     device: str | None = None,
+    on_take: Callable[[int, TakeRecord], None] | None = None,
 ) -> list[TakeRecord]:
     """Make sure every segment's take is in the cache; report which ones had to be made.
 
     `device` ("cpu", "cuda", ...; None for the GPU when there is one) is where the worker runs
-    the model; it is not part of a take's key: a take is as good from either.
+    the model; it is not part of a take's key: a take is as good from either. `on_take` hears of
+    each take as soon as it is in the cache (the cached ones first), so later stages can start
+    on it while the rest are synthesized.
     """
     cache = TakeCache(cache_dir)
     segments = script.segments
@@ -85,6 +88,10 @@ def synthesize(
     done = len(keys) - len(missing)
     if progress:
         progress(done, len(keys), seconds)
+    if on_take:
+        for index, key in enumerate(keys):
+            if cache.has(key):
+                on_take(index, records[index])
     if not missing:
         return records
 
@@ -110,6 +117,8 @@ def synthesize(
                 raise StudioError(message[1])
             _, index, attempts, notes, take_seconds = message
             records[index] = TakeRecord(keys[index], False, attempts, notes)
+            if on_take:
+                on_take(index, records[index])
             done += 1
             seconds += take_seconds
             if progress:
@@ -126,25 +135,26 @@ def clean(
 ) -> list[TakeRecord]:
     """The clean stage: each raw take with its breaths treated, cached under `keys[i]`.
 
-    It runs here, in the render's own process after the synthesis worker has exited, so the
-    analysis libraries never sit in memory beside the model. Raw takes stay cached too:
-    changing the breath settings re-cleans, it does not re-synthesize.
+    It runs in the render's own process, not the synthesis worker (a render cleans each take as
+    it arrives, while the rest are synthesized). Raw takes stay cached too: changing the breath
+    settings re-cleans, it does not re-synthesize.
     """
-    records = []
-    for record, key in zip(raw, keys, strict=True):
-        if key == record.key:  # cleaning is off: the raw take is the take
-            records.append(record)
-            continue
-        if not cache.has(key):
-            stored = cache.get(record.key)
-            if stored is None:
-                raise StudioError(f"take {record.key[:12]} left the cache mid-render: render again")
-            audio, events = clean_take(stored[0], stored[1], breath)
-            breaths = [event.to_json() for event in events]
-            meta = {"attempts": record.attempts, "notes": record.notes, "breaths": breaths}
-            cache.put(key, audio, stored[1], meta)
-        records.append(replace(_cached_record(cache, key), cached=record.cached))
-    return records
+    return [clean_one(record, key, cache, breath) for record, key in zip(raw, keys, strict=True)]
+
+
+def clean_one(record: TakeRecord, key: str, cache: TakeCache, breath: BreathSettings) -> TakeRecord:
+    """One raw take through the clean stage: its cleaned take is cached under `key`."""
+    if key == record.key:  # cleaning is off: the raw take is the take
+        return record
+    if not cache.has(key):
+        stored = cache.get(record.key)
+        if stored is None:
+            raise StudioError(f"take {record.key[:12]} left the cache mid-render: render again")
+        audio, events = clean_take(stored[0], stored[1], breath)
+        breaths = [event.to_json() for event in events]
+        meta = {"attempts": record.attempts, "notes": record.notes, "breaths": breaths}
+        cache.put(key, audio, stored[1], meta)
+    return replace(_cached_record(cache, key), cached=record.cached)
 
 
 def _cached_record(cache: TakeCache, key: str) -> TakeRecord:
