@@ -495,10 +495,13 @@ class _Growing:
             grown[: self._size] = self._data[: self._size]
             self._data = grown
         self._data[self._size : end] = values
-        self._size = end
+        self._size = end  # last: a reader's view never includes unwritten values
 
     def view(self) -> np.ndarray:
-        return self._data[: self._size]
+        # The size first: another thread may be appending, and the storage it then reads (old
+        # or grown) holds at least that many written values.
+        size = self._size
+        return self._data[:size]
 
 
 def _next_gain_db(tried: list[tuple[float, float]], target_lufs: float) -> float:

@@ -166,7 +166,6 @@ def render(
         return _result_from_manifest(prepared, timings)
     _ensure_writable(request.out_dir)
 
-    # Mastering imports scipy (over a second): only a render that has work to do pays for it.
     from studio.produce import EpisodeProducer
 
     mark = time.perf_counter()
