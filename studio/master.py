@@ -7,6 +7,7 @@ the input plus the output, whatever the episode's length.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -253,8 +254,8 @@ class TimelineAnalysis:
     def __init__(self, sample_rate: int) -> None:
         self.sample_rate = sample_rate
         self._rolling = _Rolling()
-        self._peaks = _Growing(np.float32)
-        self._energy = _Growing(np.float64)
+        self._peaks = _Chunks(np.float32)
+        self._energy = _Chunks(np.float32)
         self._sections = _k_weighting_sections(sample_rate)
         self._state = np.zeros((self._sections.shape[0], 2))
         self.length = 0  # samples fed
@@ -273,37 +274,47 @@ class TimelineAnalysis:
         self.closed = True
 
     @property
-    def peaks(self) -> np.ndarray:
-        return self._peaks.view()
+    def peaks(self) -> _Chunks:
+        return self._peaks
 
     @property
     def analysed(self) -> int:
         """Samples whose chunks are analysed (all of them once closed)."""
-        return min(self.length, len(self._peaks.view()) * _CONTROL_INTERVAL)
+        return min(self.length, len(self._peaks) * _CONTROL_INTERVAL)
 
     def estimated_lufs(self, gain_db: float, ceiling: float) -> float:
         """Integrated loudness of the analysed timeline after gain and limiter, from the chunk
         energies alone: within a few hundredths of a LU of measuring the output, since the
         limiter's gain hardly moves within the K-weighting filter's memory."""
-        peaks, energy = self._peaks.view(), self._energy.view()
-        gains = _Limiter(10.0 ** (gain_db / 20.0), ceiling, self.sample_rate).advance(
-            peaks, final=True
-        )
-        left, right = gains[:-1].astype(np.float64), gains[1:].astype(np.float64)
-        weighted = energy * (left * left + left * right + right * right) / 3.0
+        limiter = _Limiter(10.0 ** (gain_db / 20.0), ceiling, self.sample_rate)
+        gains = limiter.advance(self._peaks, final=True)
+
+        def weighted(start: int, stop: int) -> np.ndarray:
+            left = gains[start:stop].astype(np.float64)
+            right = gains[start + 1 : stop + 1].astype(np.float64)
+            energy = self._energy.window(start, stop)
+            return energy * (left * left + left * right + right * right) / 3.0
+
         return self._gated(weighted)
 
     def source_lufs(self) -> float:
         """Integrated loudness of the analysed timeline as it is (no gain, no limiter)."""
-        return self._gated(self._energy.view())
+        return self._gated(lambda start, stop: self._energy.window(start, stop).astype(np.float64))
 
-    def _gated(self, chunk_energy: np.ndarray) -> float:
+    def _gated(self, chunk_energy: Callable[[int, int], np.ndarray]) -> float:
+        """Gated loudness from the energies of the chunks, given block by block."""
         subblock = round(0.1 * self.sample_rate)
-        index = np.arange(len(chunk_energy)) * _CONTROL_INTERVAL // subblock
-        subblocks = np.bincount(index, weights=chunk_energy)
+        chunks = len(self._energy)
+        subblocks = np.zeros(chunks * _CONTROL_INTERVAL // subblock + 1)
+        total = 0.0
+        for start in range(0, chunks, _CONTROL_BLOCK):
+            stop = min(start + _CONTROL_BLOCK, chunks)
+            energy = chunk_energy(start, stop)
+            index = np.arange(start, stop) * _CONTROL_INTERVAL // subblock
+            subblocks += np.bincount(index, weights=energy, minlength=len(subblocks))
+            total += float(energy.sum())
         length = self.analysed
-        whole = length // subblock
-        return _gated_lufs(subblocks[:whole], subblock, float(chunk_energy.sum()), length)
+        return _gated_lufs(subblocks[: length // subblock], subblock, total, length)
 
     def _analyse(self, start: int, padded: np.ndarray, size: int) -> None:
         del start
@@ -383,7 +394,7 @@ class MasteringPass:
         self.ceiling = 10.0 ** ((peak_dbtp - ENCODER_HEADROOM_DB) / 20.0)
         self._analysis = analysis
         self._limiter = _Limiter(10.0 ** (gain_db / 20.0), self.ceiling, analysis.sample_rate)
-        self._gains = _Growing(np.float32)
+        self._gains = _Chunks(np.float32)  # boundary gains, the ones still needed
         self._rolling = _Rolling()
         self._waiting: list[tuple[int, np.ndarray, int]] = []
         self._meter = LoudnessMeter(analysis.sample_rate)
@@ -414,11 +425,10 @@ class MasteringPass:
 
     def _drain(self, *, final: bool) -> list[np.ndarray]:
         self._gains.append(self._limiter.advance(self._analysis.peaks, final=final))
-        gains = self._gains.view()
-        out = []
         # Samples before `decided` have the gains of both boundaries around them and of their
         # true-peak context; a range reaching past it is split there.
-        decided = (len(gains) - 1) * _CONTROL_INTERVAL - _CONTEXT_AFTER
+        decided = (len(self._gains) - 1) * _CONTROL_INTERVAL - _CONTEXT_AFTER
+        out = []
         while self._waiting:
             start, padded, size = self._waiting.pop(0)
             if not final and start + size > decided:
@@ -428,26 +438,27 @@ class MasteringPass:
                     break
                 self._waiting.insert(0, (start + ready, padded[ready:], size - ready))
                 padded, size = padded[: _TAPS_BEFORE + ready + _CONTEXT_AFTER], ready
-            gained = padded * _ramped_gains(gains, start - _TAPS_BEFORE, len(padded))
+            gained = padded * _ramped_gains(self._gains, start - _TAPS_BEFORE, len(padded))
             between, samples = _between_samples(gained, size)
             self._peak = max(self._peak, float(np.abs(between).max()), float(np.abs(samples).max()))
             block = gained[_TAPS_BEFORE : _TAPS_BEFORE + min(size, self._fed - self._emitted)]
             self._emitted += len(block)
             self._meter.feed(block)
             out.append(block)
+            self._gains.drop_before((start + size - _TAPS_BEFORE) // _CONTROL_INTERVAL - 1)
         return out
 
 
-def _ramped_gains(boundary_gains: np.ndarray, begin: int, count: int) -> np.ndarray:
-    """The per-sample gain for samples begin … begin+count-1, ramped linearly between chunk
-    boundaries; positions outside the boundaries take the nearest boundary's gain."""
+def _ramped_gains(boundary_gains: _Chunks, begin: int, count: int) -> np.ndarray:
+    """The per-sample gain for samples begin … begin+count-1, ramped linearly from each chunk
+    boundary to the next (zero past either end of the boundaries, where the samples are too)."""
+    first = begin // _CONTROL_INTERVAL
+    gains = boundary_gains.window(first, (begin + count - 1) // _CONTROL_INTERVAL + 2)
     positions = np.arange(begin, begin + count)
-    last = len(boundary_gains) - 1
-    chunk = np.clip(positions // _CONTROL_INTERVAL, 0, max(last - 1, 0))
-    fraction = np.clip((positions - chunk * _CONTROL_INTERVAL) / _CONTROL_INTERVAL, 0.0, 1.0)
-    left = boundary_gains[chunk]
-    right = boundary_gains[np.minimum(chunk + 1, last)]
-    return left + (right - left) * fraction.astype(np.float32)
+    chunk = positions // _CONTROL_INTERVAL - first
+    fraction = ((positions % _CONTROL_INTERVAL) / _CONTROL_INTERVAL).astype(np.float32)
+    left, right = gains[chunk], gains[chunk + 1]
+    return left + (right - left) * fraction
 
 
 class _Rolling:
@@ -481,27 +492,47 @@ class _Rolling:
         return start, padded, size
 
 
-class _Growing:
-    """An append-only array that doubles its storage: O(1) views while it grows."""
+class _Chunks:
+    """Append-only storage kept as the pieces appended: growing it never copies or reallocates
+    (an hour's analysis is ~40 MB), and a prefix no longer needed can be dropped. Reading is
+    safe while another thread appends."""
 
     def __init__(self, dtype: type) -> None:
-        self._data = np.empty(1024, dtype=dtype)
-        self._size = 0
+        self._dtype = dtype
+        self._pieces: list[np.ndarray] = []
+        self._starts: list[int] = []
+        self._length = 0
+
+    def __len__(self) -> int:
+        return self._length
 
     def append(self, values: np.ndarray) -> None:
-        end = self._size + len(values)
-        if end > len(self._data):
-            grown = np.empty(max(end, 2 * len(self._data)), dtype=self._data.dtype)
-            grown[: self._size] = self._data[: self._size]
-            self._data = grown
-        self._data[self._size : end] = values
-        self._size = end  # last: a reader's view never includes unwritten values
+        if len(values):
+            self._pieces.append(np.asarray(values, dtype=self._dtype))
+            self._starts.append(self._length)
+            self._length += len(values)  # last: a reader never sees a piece half added
 
-    def view(self) -> np.ndarray:
-        # The size first: another thread may be appending, and the storage it then reads (old
-        # or grown) holds at least that many written values.
-        size = self._size
-        return self._data[:size]
+    def window(self, start: int, stop: int) -> np.ndarray:
+        """Values start … stop-1, zeros where that runs past either end."""
+        out = np.zeros(stop - start, dtype=self._dtype)
+        length = self._length  # first: every piece before it is complete
+        lo, hi = max(start, 0), min(stop, length)
+        index = max(0, bisect.bisect_right(self._starts, lo) - 1)
+        while lo < hi:
+            piece, begin = self._pieces[index], self._starts[index]
+            if piece.size == 0:
+                raise ValueError("that part has been dropped")
+            end = min(hi, begin + len(piece))
+            out[lo - start : end - start] = piece[lo - begin : end - begin]
+            lo, index = end, index + 1
+        return out
+
+    def drop_before(self, index: int) -> None:
+        """Free the pieces that end before `index` (their values read as an error after)."""
+        for position, (piece, begin) in enumerate(zip(self._pieces, self._starts, strict=False)):
+            if begin + len(piece) > index:
+                break
+            self._pieces[position] = piece[:0]
 
 
 def _next_gain_db(tried: list[tuple[float, float]], target_lufs: float) -> float:
@@ -715,7 +746,7 @@ class _Limiter:
         self._recent_env = np.zeros(self.lookahead - 1)
         self.boundaries = 0  # boundaries decided so far
 
-    def advance(self, chunk_peaks: np.ndarray, *, final: bool) -> np.ndarray:
+    def advance(self, chunk_peaks: np.ndarray | _Chunks, *, final: bool) -> np.ndarray:
         """Gains of the next boundaries: `chunk_peaks` holds every chunk peak known so far."""
         lookahead, decay = self.lookahead, self._decay
         chunks = len(chunk_peaks)
@@ -726,7 +757,10 @@ class _Limiter:
             stop = min(start + _CONTROL_BLOCK, end)
             size = stop - start
             # Boundaries [start, stop + L - 1) touch chunks [start - 1, stop + L - 1).
-            peaks = _padded_slice(chunk_peaks, start - 1, stop + lookahead - 1)
+            if isinstance(chunk_peaks, _Chunks):
+                peaks = chunk_peaks.window(start - 1, stop + lookahead - 1)
+            else:
+                peaks = _padded_slice(chunk_peaks, start - 1, stop + lookahead - 1)
             with np.errstate(divide="ignore"):
                 chunk_need = np.maximum(np.log(peaks.astype(np.float64)) + self._log_excess, 0.0)
             need = np.maximum(chunk_need[:-1], chunk_need[1:])
