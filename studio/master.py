@@ -532,7 +532,7 @@ class _Chunks:
         for position, (piece, begin) in enumerate(zip(self._pieces, self._starts, strict=False)):
             if begin + len(piece) > index:
                 break
-            self._pieces[position] = piece[:0]
+            self._pieces[position] = np.empty(0, dtype=self._dtype)  # not a view: frees it
 
 
 def _next_gain_db(tried: list[tuple[float, float]], target_lufs: float) -> float:

@@ -195,6 +195,10 @@ def onnx_session(path: Path, threads: int = 0) -> Any:
         options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Memory patterns are planned and kept per input shape, and every take has its own length:
+    # over the 60 longest takes of an hour-long essay they took the session from 490 MB to
+    # 770 MB, with no measurable speed-up.
+    options.enable_mem_pattern = False
     return onnxruntime.InferenceSession(
         str(path), sess_options=options, providers=["CPUExecutionProvider"]
     )
