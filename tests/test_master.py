@@ -441,3 +441,20 @@ def test_loudness_meter_is_the_same_however_the_signal_is_cut(hot_episode: Episo
     assert meter.integrated_lufs() == pytest.approx(
         integrated_loudness(hot_episode.audio, 44100), abs=1e-9
     )
+
+
+def test_chunked_storage_reads_windows_across_pieces_and_frees_what_it_drops() -> None:
+    from studio.master import _Chunks
+
+    store = _Chunks(np.float32)
+    for start in range(0, 100, 7):
+        store.append(np.arange(start, min(start + 7, 100), dtype=np.float32))
+    assert len(store) == 100
+    np.testing.assert_array_equal(store.window(-3, 2), [0, 0, 0, 0, 1])
+    np.testing.assert_array_equal(store.window(5, 16), np.arange(5, 16))
+    np.testing.assert_array_equal(store.window(98, 102), [98, 99, 0, 0])
+    store.drop_before(50)
+    np.testing.assert_array_equal(store.window(49, 52), [49, 50, 51])
+    with pytest.raises(ValueError, match="dropped"):
+        store.window(10, 12)
+    assert all(piece.base is None for piece in store._pieces)  # nothing kept alive by a view
