@@ -167,9 +167,12 @@ def render(
     _ensure_writable(request.out_dir)
 
     from studio.produce import EpisodeProducer
+    from studio.publish.mp3 import check_mp3_settings
 
     mark = time.perf_counter()
     settings = request.settings
+    tags = id3_tags(prepared, request)
+    check_mp3_settings(settings.sample_rate, tags, settings.bitrate)  # before, not after, synthesis
     producer = EpisodeProducer(
         prepared.script,
         prepared.keys,
@@ -177,7 +180,7 @@ def render(
         settings,
         breath=prepared.breath,
         mp3=prepared.outputs["mp3"],
-        tags=id3_tags(prepared, request),
+        tags=tags,
     )
     producer.start()
     try:

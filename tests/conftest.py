@@ -18,13 +18,16 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run_studio(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `studio` command in a fresh process, as a user would."""
+def run_studio(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `studio` command in a fresh process, as a user would (`env`: extra
+    environment variables)."""
     return subprocess.run(
         [sys.executable, "-m", "studio", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})},
         timeout=900,
     )

@@ -190,3 +190,24 @@ def test_manifest_reports_breath_cleaning(rendered: dict) -> None:
     assert manifest["breaths"]["mode"] == "attenuate"
     per_take = [len(s.get("breaths", [])) for s in manifest["segments"]]
     assert manifest["breaths"]["found"] == sum(per_take)
+
+
+def test_a_cover_that_is_no_image_is_refused_before_any_synthesis(tmp_path: Path) -> None:
+    essay = tmp_path / "small-machines.md"
+    essay.write_text(ESSAY.replace("ten seconds", "eleven seconds"), encoding="utf-8")
+    cover = tmp_path / "cover.jpg"
+    cover.write_text("not an image", encoding="utf-8")
+    cache = tmp_path / "empty-cache"
+    result = run_studio(
+        "render",
+        str(essay),
+        "--out",
+        str(tmp_path / "out"),
+        "--cover",
+        str(cover),
+        env={"STUDIO_CACHE_DIR": str(cache)},
+    )
+    assert result.returncode == 1
+    assert "neither JPEG nor PNG" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not list(cache.glob("takes/**/*.flac"))  # refused before a single take was made
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -50,6 +50,26 @@ def write_mp3(episode: Episode, path: Path, *, tags: Id3Tags, bitrate_kbps: int 
         writer.finish(episode)
 
 
+def check_mp3_settings(sample_rate: int, tags: Id3Tags, bitrate_kbps: int) -> None:
+    """Refuse, with a one-line StudioError, what `Mp3Writer` could not write: worth calling
+    before synthesis, which a render would otherwise finish first."""
+    if bitrate_kbps not in MP3_BITRATES_KBPS:
+        allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
+        raise StudioError(
+            f"MP3 bitrate {bitrate_kbps} kbps is not supported: use one of {allowed} kbps "
+            "(below 56 the encoder writes no header giving the exact length)."
+        )
+    if sample_rate not in MP3_SAMPLE_RATES:
+        raise StudioError(
+            f"Cannot encode {sample_rate} Hz audio as MP3: master the episode at "
+            "44100 Hz (32000 and 48000 Hz also work)."
+        )
+    if tags.date and not _DATE.fullmatch(tags.date):
+        raise StudioError(f"Episode date {tags.date!r} is not a date: write it as YYYY-MM-DD.")
+    if tags.cover is not None:
+        _read_cover(tags.cover)
+
+
 class Mp3Writer:
     """One MP3 encoded as its PCM streams in: `write` blocks in order, then `finish` with the
     episode's layout to tag it. The file appears at `path` only if the `with` block completes
@@ -59,19 +79,7 @@ class Mp3Writer:
     def __init__(
         self, path: Path, sample_rate: int, *, tags: Id3Tags, bitrate_kbps: int = 96
     ) -> None:
-        if bitrate_kbps not in MP3_BITRATES_KBPS:
-            allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
-            raise StudioError(
-                f"MP3 bitrate {bitrate_kbps} kbps is not supported: use one of {allowed} kbps "
-                "(below 56 the encoder writes no header giving the exact length)."
-            )
-        if sample_rate not in MP3_SAMPLE_RATES:
-            raise StudioError(
-                f"Cannot encode {sample_rate} Hz audio as MP3: master the episode at "
-                "44100 Hz (32000 and 48000 Hz also work)."
-            )
-        if tags.date and not _DATE.fullmatch(tags.date):
-            raise StudioError(f"Episode date {tags.date!r} is not a date: write it as YYYY-MM-DD.")
+        check_mp3_settings(sample_rate, tags, bitrate_kbps)
         self.path = Path(path)
         self.sample_rate = sample_rate
         self.tags = tags
