@@ -1,8 +1,10 @@
 """Takes → Episode → mastered Episode: trim, place on one timeline, reach -16 LUFS under -1 dBTP.
 
-Everything here works on whole-episode arrays (an hour at 44.1 kHz is ~159 M samples, 636 MB as
-float32), so the long passes run block by block with small float64 temporaries: memory stays at
-the input plus the output, whatever the episode's length.
+A render never holds its episode whole (an hour at 44.1 kHz is ~159 M samples, 636 MB as
+float32): `TimelineBuilder` lays it out take by take, `TimelineAnalysis` keeps 8 bytes per 32
+samples of it, `solve_gain` chooses the gain from those, and `MasteringPass` applies gain and
+limiter as the timeline streams past a second time. `assemble` and `master` do the same on an
+episode held in memory, for auditions.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ LOOKAHEAD_SECONDS = 0.005
 RELEASE_SECONDS = 0.08
 
 # Limiting takes loudness with it: synthesized speech with a 22 dB crest factor lands ~1.6 LU
-# under target after the first pass, and each extra dB of gain then buys only ~0.4 LU. So the gain
-# is corrected (secant steps on the measured loudness) until within this tolerance, at most
-# MAX_LOUDNESS_ATTEMPTS passes of ~2.5 s per hour of audio each. The tolerance is tight because
-# MP3 encoding costs another ~0.4 LU.
+# under target with plain gain, and each extra dB of gain then buys only ~0.4 LU. So the gain is
+# found by secant steps on the estimated loudness (at most MAX_LOUDNESS_ATTEMPTS), and a mastered
+# pass that measures outside this tolerance is made once more. The tolerance is tight because MP3
+# encoding costs another ~0.4 LU.
 LOUDNESS_TOLERANCE_LU = 0.1
 MAX_LOUDNESS_ATTEMPTS = 5
 # ...but the gain never goes more than this above plain loudness normalisation. Past it the
@@ -560,17 +562,9 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     pyloudnorm would refuse it.
     """
     audio = np.asarray(audio)
-    return _streamed_loudness(lambda start, stop: audio[start:stop], len(audio), sample_rate)
-
-
-def _streamed_loudness(
-    block_at: Callable[[int, int], np.ndarray], length: int, sample_rate: int
-) -> float:
-    """Integrated loudness of a signal given block by block, so a gained copy of a long episode
-    can be measured without ever existing whole."""
     meter = LoudnessMeter(sample_rate)
-    for start in range(0, length, _BLOCK):
-        meter.feed(block_at(start, min(start + _BLOCK, length)))
+    for start in range(0, len(audio), _BLOCK):
+        meter.feed(audio[start : start + _BLOCK])
     return meter.integrated_lufs()
 
 
@@ -660,26 +654,10 @@ def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
     return 20.0 * math.log10(peak) if peak > 0.0 else -math.inf
 
 
-def _chunk_true_peaks(audio: np.ndarray) -> np.ndarray:
-    """Per `_CONTROL_INTERVAL`-sample chunk: the largest true-peak magnitude from its first
-    sample to the first sample of the next chunk (float32, one value per chunk)."""
-    interval = _CONTROL_INTERVAL
-    chunk_peaks = np.empty(-(-len(audio) // interval), dtype=np.float32)
-
-    def block_chunks(start: int) -> None:
-        rows = min(_BLOCK, len(chunk_peaks) * interval - start)
-        padded = _padded_slice(audio, start - _TAPS_BEFORE, start + rows + _CONTEXT_AFTER)
-        chunk_peaks[start // interval : (start + rows) // interval] = _padded_chunk_peaks(
-            padded, rows
-        )
-
-    _in_parallel(block_chunks, range(0, len(audio), _BLOCK))
-    return chunk_peaks
-
-
 def _padded_chunk_peaks(padded: np.ndarray, size: int) -> np.ndarray:
-    """`_chunk_true_peaks` of `size` samples (a multiple of the interval) given with
-    `_TAPS_BEFORE` samples of context before and `_CONTEXT_AFTER` after."""
+    """Per `_CONTROL_INTERVAL`-sample chunk of `size` samples (a multiple of the interval),
+    given with `_TAPS_BEFORE` samples of context before and `_CONTEXT_AFTER` after: the largest
+    true-peak magnitude from its first sample to the first sample of the next chunk."""
     interval = _CONTROL_INTERVAL
     between, samples = _between_samples(padded, size)
     magnitude = np.abs(between, out=between)
@@ -746,7 +724,7 @@ class _Limiter:
         self._recent_env = np.zeros(self.lookahead - 1)
         self.boundaries = 0  # boundaries decided so far
 
-    def advance(self, chunk_peaks: np.ndarray | _Chunks, *, final: bool) -> np.ndarray:
+    def advance(self, chunk_peaks: _Chunks, *, final: bool) -> np.ndarray:
         """Gains of the next boundaries: `chunk_peaks` holds every chunk peak known so far."""
         lookahead, decay = self.lookahead, self._decay
         chunks = len(chunk_peaks)
@@ -757,10 +735,7 @@ class _Limiter:
             stop = min(start + _CONTROL_BLOCK, end)
             size = stop - start
             # Boundaries [start, stop + L - 1) touch chunks [start - 1, stop + L - 1).
-            if isinstance(chunk_peaks, _Chunks):
-                peaks = chunk_peaks.window(start - 1, stop + lookahead - 1)
-            else:
-                peaks = _padded_slice(chunk_peaks, start - 1, stop + lookahead - 1)
+            peaks = chunk_peaks.window(start - 1, stop + lookahead - 1)
             with np.errstate(divide="ignore"):
                 chunk_need = np.maximum(np.log(peaks.astype(np.float64)) + self._log_excess, 0.0)
             need = np.maximum(chunk_need[:-1], chunk_need[1:])

@@ -221,14 +221,6 @@ class _EncodePass:
         self.open = True  # until committed or discarded
         self.taken = 0  # takes fed so far
 
-    @property
-    def gain_db(self) -> float:
-        return self.mastering.gain_db
-
-    @property
-    def ceiling(self) -> float:
-        return self.mastering.ceiling
-
     def catch_up(self, records: list[TakeRecord]) -> None:
         """Feed every take in `records` not fed yet."""
         for record in records[self.taken :]:
