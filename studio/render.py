@@ -18,6 +18,7 @@ from studio.breath import BreathSettings
 from studio.cache import TakeCache, default_cache_dir, take_key
 from studio.config import RenderSettings
 from studio.engines.base import Engine, Limited
+from studio.engines.digest import file_digest
 from studio.errors import StudioError
 from studio.files import write_text_atomic
 from studio.ingest import load_essay
@@ -109,7 +110,7 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
                 str(essay.meta.date or ""),
                 essay.meta.description,
             ],
-            "cover": _file_digest(request.cover) if request.cover else None,
+            "cover": file_digest(request.cover, what="cover image") if request.cover else None,
         }
     )
     outputs = output_paths(request.out_dir, essay.meta.slug)
@@ -338,13 +339,6 @@ def _ensure_writable(out_dir: Path) -> None:
 def _hash(payload: object) -> str:
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _file_digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as error:
-        raise StudioError(f"cannot read cover image {path}: {error.strerror}") from None
 
 
 def audition(

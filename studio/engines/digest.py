@@ -19,13 +19,15 @@ from studio.files import write_text_atomic
 DISK_MEMO_BYTES = 16 << 20  # files smaller than this hash in milliseconds: no need to remember
 
 
-def file_digest(path: Path, memo_dir: Path | None = None) -> str:
-    """SHA-256 of a file's bytes, hex."""
+def file_digest(path: Path, memo_dir: Path | None = None, *, what: str = "") -> str:
+    """SHA-256 of a file's bytes, hex. `what` names the file in the error ("cover image")."""
     try:
         stat = path.stat()
+        return _digest(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino, memo_dir)
     except OSError as error:
-        raise StudioError(f"cannot read {path}: {error.strerror}") from None
-    return _digest(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino, memo_dir)
+        raise StudioError(
+            f"cannot read {what + ' ' if what else ''}{path}: {error.strerror}"
+        ) from None
 
 
 @cache
@@ -41,12 +43,9 @@ def _digest(path: Path, size: int, mtime_ns: int, inode: int, memo_dir: Path | N
         except OSError:
             pass
     digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as error:
-        raise StudioError(f"cannot read {path}: {error.strerror}") from None
+    with open(path, "rb") as handle:  # an OSError is named by file_digest
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     if memo is not None:
         try:
             memo.parent.mkdir(parents=True, exist_ok=True)
