@@ -63,7 +63,12 @@ class EpisodeProducer(threading.Thread):
         self.tags = tags
         count = len(keys)
         self._raw: list[TakeRecord | None] = [None] * count
-        self._ready = threading.Condition()  # guards the lists and flags below
+        # One lock guards the lists and flags below; each thread that waits has a condition of its
+        # own, so a notify always reaches the thread it is meant for (with one shared condition, a
+        # take's arrival could wake the encoder instead of the analysis, and the render hung).
+        lock = threading.Lock()
+        self._take_arrived = threading.Condition(lock)  # the analysis thread waits on it
+        self._take_analysed = threading.Condition(lock)  # the encode thread waits on it
         self._analysed: list[TakeRecord] = []  # cleaned takes, laid out and analysed
         self._analysis_closed = False
         self._halted = False  # the analysis thread failed: the encoder stops too
@@ -73,14 +78,14 @@ class EpisodeProducer(threading.Thread):
         self._outcome: tuple[list[TakeRecord], Timeline] | None = None
 
     def take_ready(self, index: int, record: TakeRecord) -> None:
-        with self._ready:
+        with self._take_arrived:
             self._raw[index] = record
-            self._ready.notify()
+            self._take_arrived.notify()
 
     def abort(self) -> None:
-        with self._ready:
+        with self._take_arrived:
             self._aborted = True
-            self._ready.notify_all()
+            self._take_arrived.notify()
         self.join()
 
     def result(self) -> tuple[list[TakeRecord], Timeline]:
@@ -99,9 +104,9 @@ class EpisodeProducer(threading.Thread):
             self._error = error
 
     def _raw_take(self, index: int) -> TakeRecord:
-        with self._ready:
+        with self._take_arrived:
             while self._raw[index] is None and not self._aborted:
-                self._ready.wait()
+                self._take_arrived.wait()
             if self._aborted:
                 raise _Aborted
             record = self._raw[index]
@@ -125,17 +130,17 @@ class EpisodeProducer(threading.Thread):
                 record = clean_one(self._raw_take(index), key, self.cache, self.breath)
                 for piece in layout.pieces(_read_take(self.cache, record)):
                     analysis.feed(piece)
-                with self._ready:
+                with self._take_analysed:
                     self._analysed.append(record)
-                    self._ready.notify_all()
+                    self._take_analysed.notify_all()
                 analysed_text += len(segments[index].text)
                 if encode is None and analysed_text >= speculate_at and index < len(segments) - 1:
                     encode = self._start_encode(analysis, solve_gain(analysis, **self._aims()))
                     encoder = self._encode_along(encode)
             analysis.close()
-            with self._ready:
+            with self._take_analysed:
                 self._analysis_closed = True
-                self._ready.notify_all()
+                self._take_analysed.notify_all()
             if encode is None:
                 encode = self._start_encode(analysis, solve_gain(analysis, **self._aims()))
                 encoder = self._encode_along(encode)
@@ -153,9 +158,9 @@ class EpisodeProducer(threading.Thread):
             timeline = layout.timeline(loudness)
             encode.commit(timeline)
         except BaseException:
-            with self._ready:
+            with self._take_analysed:
                 self._halted = True
-                self._ready.notify_all()
+                self._take_analysed.notify_all()
             if encoder is not None:
                 encoder.join()
             if encode is not None:
@@ -170,13 +175,13 @@ class EpisodeProducer(threading.Thread):
         def run() -> None:
             try:
                 while True:
-                    with self._ready:
+                    with self._take_analysed:
                         while (
                             len(self._analysed) <= encode.taken
                             and not self._analysis_closed
                             and not self._halted
                         ):
-                            self._ready.wait()
+                            self._take_analysed.wait()
                         if self._halted:
                             return
                         analysed, closed = list(self._analysed), self._analysis_closed
