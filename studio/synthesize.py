@@ -186,7 +186,7 @@ def _synthesis_worker(
             audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
             messages.put(("done", index, synthesis.attempts, synthesis.notes, len(audio) / rate))
 
-        with ThreadPoolExecutor(engine.parallel_takes) as pool:
+        with ThreadPoolExecutor(engine.synthesis_threads) as pool:
             for _ in pool.map(make, work):
                 pass
     except StudioError as error:

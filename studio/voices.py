@@ -42,7 +42,7 @@ REPO_VOICES = Path(__file__).resolve().parent.parent / "voices"
 XTTS_V2 = "tts_models/multilingual/multi-dataset/xtts_v2"
 VOICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ENGINE_FIELDS = {
-    "bundled": {"noise_scale", "noise_w", "sessions"},
+    "bundled": {"noise_scale", "noise_w", "parallel_takes"},
     "xtts": {
         "clips",
         "temperature",
@@ -89,7 +89,9 @@ class VoiceProfile(BaseModel):
     # bundled (Piper VITS)
     noise_scale: float | None = Field(None, ge=0, le=2)
     noise_w: float | None = Field(None, ge=0, le=2)
-    sessions: int = Field(1, ge=1, le=8, description="parallel ONNX sessions (speed vs memory)")
+    parallel_takes: int = Field(
+        2, ge=1, le=8, description="takes synthesized at once, sharing one model (speed vs memory)"
+    )
     # xtts sampling: XTTS v2's config.json values
     temperature: float = Field(0.75, gt=0, le=2)
     top_p: float = Field(0.85, gt=0, le=1)
@@ -265,7 +267,7 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
         noise_scale=profile.noise_scale,
         noise_w=profile.noise_w,
         seed=profile.seed,
-        sessions=profile.sessions,
+        parallel_takes=profile.parallel_takes,
         work_dir=work_dir / "models",
     )
 

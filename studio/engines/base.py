@@ -32,7 +32,7 @@ class Engine(Protocol):
     sample_rate: int
     max_chars: int  # the longest spoken text one take may carry, counted after normalization
     accepts_ipa: bool  # whether `[[ipa]]` blocks in the text are spoken as raw phonemes
-    parallel_takes: int  # how many takes may be synthesized at once, from separate threads
+    synthesis_threads: int  # how many threads may call `synthesize` at once
 
     def identity(self) -> dict[str, Any]:
         """Everything that changes the audio for a given text: engine, settings, model hash."""

@@ -8,10 +8,13 @@ EOS), then audio from `Vits.inference_onnx`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import unicodedata
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +30,10 @@ from studio.files import atomic_path
 # `[[ ... ]]` carries raw espeak-ng IPA from the pronunciation lexicon.
 IPA_BLOCK = re.compile(r"\[\[\s*(.+?)\s*\]\]")
 BOS, EOS, PAD = "^", "$", "_"
+# Phoneme ids in inference at once (the longest take, 300 characters, is about 660): a long take
+# runs beside a short one only. Measured on an hour-long essay with two takes at a time, the
+# whole render peaked at 1,279 MB with this cap, 1,449 MB without it.
+IDS_IN_FLIGHT = 800
 NOISE_FRAMES = 16384  # ~190 s of frames per take: far beyond the longest segment we send
 
 
@@ -57,7 +64,7 @@ class BundledEngine:
         noise_scale: float | None = None,
         noise_w: float | None = None,
         seed: int = 0,
-        sessions: int = 1,
+        parallel_takes: int = 2,
         work_dir: Path,
     ) -> None:
         self.files = files or PiperVoiceFiles.default()
@@ -81,14 +88,18 @@ class BundledEngine:
         )
         self.seed = seed
         self.work_dir = work_dir
-        # With sessions > 1, each synthesis thread gets its own single-threaded ONNX session: VITS
-        # inference scales poorly across intra-op threads (on 2 cores: 13.7x real time with one
-        # 2-thread session, 15.9x with two 1-thread sessions side by side). Each session keeps
-        # ~350 MB of decoder activations for the longest take, so one is the default.
-        self.parallel_takes = max(1, sessions)
-        self._local = threading.local()
+        # Takes are synthesized `parallel_takes` at a time, on one shared ONNX session whose
+        # intra-op threads split the cores between them. VITS scales poorly across intra-op
+        # threads: on 2 cores the benchmark essay took 34.6 s (64 CPU-s) one take at a time with
+        # 2 threads, 26.0 s (52 CPU-s) two takes at a time with 1 thread each. Sharing the
+        # session shares its weights and arena: 680 MB peak, against 872 MB for two sessions.
+        self.parallel_takes = max(1, parallel_takes)
         self._lock = threading.Lock()
         self._model_path: Path | None = None
+        self._vits: Any = None
+        self._gate = InferenceGate(self.parallel_takes, IDS_IN_FLIGHT)
+        # Two callers more than slots: a long take waiting for room lets shorter ones pass it.
+        self.synthesis_threads = self.parallel_takes + 2 if self.parallel_takes > 1 else 1
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -107,26 +118,25 @@ class BundledEngine:
         return phonemes_to_ids(phonemize(text, self.espeak_voice), self.phoneme_id_map)
 
     def synthesize(self, text: str) -> Synthesis:
-        if getattr(self._local, "vits", None) is None:
+        if self._vits is None:
             start_vits_import()  # first take: torch imports while this thread does the rest
         ids = self.phoneme_ids(text)
         if len(ids) <= 3:  # BOS, PAD, EOS: nothing to say
             return Synthesis(np.zeros(0, dtype=np.float32))
-        vits = self._thread_vits()
-        audio = vits.inference_onnx(np.array([ids], dtype=np.int64))
+        with self._gate.admit(len(ids)):  # before loading: takes queue up in the order they came
+            audio = self._loaded_vits().inference_onnx(np.array([ids], dtype=np.int64))
         return Synthesis(np.asarray(audio, dtype=np.float32).reshape(-1))
 
-    def _thread_vits(self) -> Any:
-        vits = getattr(self._local, "vits", None)
-        if vits is None:
+    def _loaded_vits(self) -> Any:
+        if self._vits is None:
             pending = start_vits_import()  # already running if synthesize() started it
             with self._lock:
-                if self._model_path is None:
+                if self._vits is None:
                     self._model_path = self.seeded_model_path()
-            threads = 1 if self.parallel_takes > 1 else 0  # 0: onnxruntime's default
-            session = onnx_session(self._model_path, threads)
-            vits = self._local.vits = vits_shell(pending.result(), session, self.scales)
-        return vits
+                    threads = max(1, available_cores() // self.parallel_takes)
+                    session = onnx_session(self._model_path, threads)
+                    self._vits = vits_shell(pending.result(), session, self.scales)
+        return self._vits
 
     @property
     def loaded(self) -> bool:
@@ -146,6 +156,69 @@ class BundledEngine:
             with atomic_path(target) as tmp:
                 write_seeded_model(self.files.model, tmp, self.seed)
         return target
+
+
+@dataclass(eq=False)  # compared by identity: two takes may have the same length
+class _Ticket:
+    ids: int
+
+
+class InferenceGate:
+    """Admits takes into inference: at most `slots` at once, together at most `ids_cap` phoneme
+    ids (a take longer than the cap runs alone).
+
+    The cap bounds memory: onnxruntime's arena keeps its high-water mark for the life of the
+    session, so two of the longest takes side by side would hold activations for both until the
+    render ends. Takes wait here in arrival order; a later take may start ahead of an earlier one
+    only while the earlier one cannot start, and only if it is short enough to run beside it
+    (so it cannot hold the earlier one back). With a few more callers than slots, a long take
+    waiting for room lets short ones behind it keep the cores busy.
+    """
+
+    def __init__(self, slots: int, ids_cap: int) -> None:
+        self.slots = slots
+        self.ids_cap = ids_cap
+        self._running: list[_Ticket] = []
+        self._waiting: list[_Ticket] = []  # oldest first
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def admit(self, ids: int) -> Iterator[None]:
+        ticket = _Ticket(ids)
+        with self._changed:
+            self._waiting.append(ticket)
+            while not self._may_start(ticket):
+                self._changed.wait()
+            self._waiting.remove(ticket)
+            self._running.append(ticket)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running.remove(ticket)
+                self._changed.notify_all()
+
+    def _may_start(self, ticket: _Ticket) -> bool:
+        if not self._fits(ticket.ids):
+            return False
+        for earlier in self._waiting:
+            if earlier is ticket:
+                return True
+            if self._fits(earlier.ids) or ticket.ids + earlier.ids > self.ids_cap:
+                return False
+        return True
+
+    def _fits(self, ids: int) -> bool:
+        running = self._running
+        in_flight = sum(ticket.ids for ticket in running)
+        return not running or (len(running) < self.slots and in_flight + ids <= self.ids_cap)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 _import_lock = threading.Lock()
@@ -179,20 +252,19 @@ def _import_vits() -> Any:
     return Vits
 
 
-def onnx_session(path: Path, threads: int = 0) -> Any:
-    """A CPU onnxruntime session on `path` with `threads` intra-op threads (0: ORT's default).
+def onnx_session(path: Path, threads: int) -> Any:
+    """A CPU onnxruntime session on `path` with `threads` intra-op threads.
 
     Built here rather than by `Vits.load_onnx`, which takes no session options. Spinning is off:
     ORT's intra-op threads otherwise busy-wait between ops, which starves any other work on the
-    machine (the parent encodes MP3 at low priority while takes are synthesized). Measured on 2
+    machine (the render cleans, masters and encodes while takes are synthesized). Measured on 2
     cores: without spinning, synthesis runs at the same speed (within noise), and a concurrent
     nice'd process gets almost a full core instead of next to nothing.
     """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # Memory patterns are planned and kept per input shape, and every take has its own length:
@@ -283,13 +355,17 @@ def _add_separator(phonemes: list[str], preceding_text: str) -> None:
 def _espeak(text: str, espeak_voice: str) -> list[str]:
     if not text.strip():
         return []
-    sentences = _phonemizer().phonemize(espeak_voice, text)
+    with _espeak_lock:  # espeak-ng keeps the voice, and its work, in global state
+        sentences = _phonemizer().phonemize(espeak_voice, text)
     joined: list[str] = []
     for sentence in sentences:
         if joined and joined[-1] != " ":
             joined.append(" ")
         joined.extend(sentence)
     return joined
+
+
+_espeak_lock = threading.Lock()
 
 
 @cache

@@ -106,7 +106,7 @@ class CoquiEngine:
 
     name = "coqui"
     accepts_ipa = False
-    parallel_takes = 1
+    synthesis_threads = 1
     max_chars = 300
 
     def __init__(

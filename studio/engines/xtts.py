@@ -133,7 +133,7 @@ class XttsEngine:
 
     name = "xtts"
     accepts_ipa = False
-    parallel_takes = 1  # one model, one generator: takes are seeded one at a time
+    synthesis_threads = 1  # one model, one generator: takes are seeded one at a time
 
     def __init__(
         self,
