@@ -83,9 +83,13 @@ def synthesize(
     cache = TakeCache(cache_dir)
     segments = script.segments
     records = [_cached_record(cache, key) for key in keys]
-    missing = [(i, key, segments[i].text) for i, key in enumerate(keys) if not cache.has(key)]
+    waiting: dict[str, list[int]] = {}  # each missing take, with every segment that speaks it
+    for index, key in enumerate(keys):
+        if not cache.has(key):
+            waiting.setdefault(key, []).append(index)
+    missing = [(indices[0], key, segments[indices[0]].text) for key, indices in waiting.items()]
     seconds = sum(cache.seconds(key) for i, key in enumerate(keys) if cache.has(key))
-    done = len(keys) - len(missing)
+    done = len(keys) - sum(len(indices) for indices in waiting.values())
     if progress:
         progress(done, len(keys), seconds)
     if on_take:
@@ -116,11 +120,12 @@ def synthesize(
             if message[0] == "error":
                 raise StudioError(message[1])
             _, index, attempts, notes, take_seconds = message
-            records[index] = TakeRecord(keys[index], False, attempts, notes)
-            if on_take:
-                on_take(index, records[index])
-            done += 1
-            seconds += take_seconds
+            for same in waiting[keys[index]]:  # a repeated sentence is synthesized once
+                records[same] = TakeRecord(keys[same], False, attempts, notes)
+                if on_take:
+                    on_take(same, records[same])
+                done += 1
+                seconds += take_seconds
             if progress:
                 progress(done, len(keys), seconds)
     finally:

@@ -62,6 +62,40 @@ def test_takes_are_synthesized_then_cleaned_and_both_are_cached(cache_dir: Path)
     assert sizes == [t.audio.size for t in CachedTakes(cache, records)]
 
 
+def test_a_repeated_sentence_is_synthesized_once_and_reported_for_each_place(
+    cache_dir: Path,
+) -> None:
+    repeated = Segment("This line comes back twice in the dedupe test.", "Back twice.", 0.3)
+    script = Script(
+        "Twice",
+        (
+            ScriptChapter(
+                "Twice",
+                (
+                    repeated,
+                    Segment("Between the two, a dedupe test line.", "Between.", 0.3),
+                    repeated,
+                ),
+            ),
+        ),
+    )
+    profile = VoiceProfile()
+    keys = take_keys(script, open_engine(profile, cache_dir))
+    heard: list[int] = []
+    progress: list[tuple[int, int]] = []
+    records = synthesize(
+        script,
+        keys,
+        profile,
+        cache_dir,
+        lambda done, total, _: progress.append((done, total)),
+        on_take=lambda index, _: heard.append(index),
+    )
+    assert sorted(heard) == [0, 1, 2]
+    assert records[0].key == records[2].key and not records[2].cached
+    assert len(progress) == 3 and progress[-1] == (3, 3)  # the start, then two takes made
+
+
 def test_without_cleaning_the_raw_take_is_the_take(cache_dir: Path) -> None:
     engine = open_engine(VoiceProfile(), cache_dir)
     off = BreathSettings(enabled=False)
