@@ -32,7 +32,7 @@ IPA_BLOCK = re.compile(r"\[\[\s*(.+?)\s*\]\]")
 BOS, EOS, PAD = "^", "$", "_"
 # Phoneme ids in inference at once (the longest take, 300 characters, is about 660): a long take
 # runs beside a short one only. Measured on an hour-long essay with two takes at a time, the
-# whole render peaked at 1,279 MB with this cap, 1,449 MB without it.
+# whole render peaked at 1,280-1,360 MB with this cap, 1,449 MB without it.
 IDS_IN_FLIGHT = 800
 NOISE_FRAMES = 16384  # ~190 s of frames per take: far beyond the longest segment we send
 
