@@ -89,7 +89,7 @@ def test_takes_made_at_once_on_the_shared_session_match_takes_made_alone(
         "Another short sentence here.",
         "And a last one, of middling length, to finish.",
     ]
-    assert engine.parallel_takes == 2
+    assert engine.parallel_takes == min(2, available_cores())
     alone = [engine.synthesize(text).audio for text in texts]
     with ThreadPoolExecutor(engine.parallel_takes) as pool:
         together = list(pool.map(lambda text: engine.synthesize(text).audio, texts))

@@ -93,7 +93,7 @@ class BundledEngine:
         # threads: on 2 cores the benchmark essay took 34.6 s (64 CPU-s) one take at a time with
         # 2 threads, 26.0 s (52 CPU-s) two takes at a time with 1 thread each. Sharing the
         # session shares its weights and arena: 680 MB peak, against 872 MB for two sessions.
-        self.parallel_takes = max(1, parallel_takes)
+        self.parallel_takes = max(1, min(parallel_takes, available_cores()))  # no gain past that
         self._lock = threading.Lock()
         self._model_path: Path | None = None
         self._vits: Any = None
