@@ -50,9 +50,12 @@ def write_mp3(episode: Episode, path: Path, *, tags: Id3Tags, bitrate_kbps: int 
         writer.finish(episode)
 
 
-def check_mp3_settings(sample_rate: int, tags: Id3Tags, bitrate_kbps: int) -> None:
+def check_mp3_settings(
+    sample_rate: int, tags: Id3Tags, bitrate_kbps: int
+) -> tuple[str, bytes] | None:
     """Refuse, with a one-line StudioError, what `Mp3Writer` could not write: worth calling
-    before synthesis, which a render would otherwise finish first."""
+    before synthesis, which a render would otherwise finish first. Returns the cover, read
+    (MIME type and bytes), if the tags name one."""
     if bitrate_kbps not in MP3_BITRATES_KBPS:
         allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
         raise StudioError(
@@ -66,8 +69,7 @@ def check_mp3_settings(sample_rate: int, tags: Id3Tags, bitrate_kbps: int) -> No
         )
     if tags.date and not _DATE.fullmatch(tags.date):
         raise StudioError(f"Episode date {tags.date!r} is not a date: write it as YYYY-MM-DD.")
-    if tags.cover is not None:
-        _read_cover(tags.cover)
+    return _read_cover(tags.cover) if tags.cover is not None else None
 
 
 class Mp3Writer:
@@ -79,13 +81,12 @@ class Mp3Writer:
     def __init__(
         self, path: Path, sample_rate: int, *, tags: Id3Tags, bitrate_kbps: int = 96
     ) -> None:
-        check_mp3_settings(sample_rate, tags, bitrate_kbps)
+        # The cover is read here, before the encode, which takes a while for a long episode.
+        self._cover = check_mp3_settings(sample_rate, tags, bitrate_kbps)
         self.path = Path(path)
         self.sample_rate = sample_rate
         self.tags = tags
         self.bitrate_kbps = bitrate_kbps
-        # Read the cover before the encode, which takes a while for a long episode.
-        self._cover = _read_cover(tags.cover) if tags.cover is not None else None
         self._atomic: contextlib.AbstractContextManager[Path] | None = None
         self._partial: Path | None = None
         self._sound: soundfile.SoundFile | None = None
