@@ -83,19 +83,20 @@ def synthesize(
     cache = TakeCache(cache_dir)
     segments = script.segments
     records = [_cached_record(cache, key) for key in keys]
+    cached = [cache.has(key) for key in keys]  # one look: the passes below must agree
     waiting: dict[str, list[int]] = {}  # each missing take, with every segment that speaks it
     for index, key in enumerate(keys):
-        if not cache.has(key):
+        if not cached[index]:
             waiting.setdefault(key, []).append(index)
     missing = [(indices[0], key, segments[indices[0]].text) for key, indices in waiting.items()]
-    seconds = sum(cache.seconds(key) for i, key in enumerate(keys) if cache.has(key))
-    done = len(keys) - sum(len(indices) for indices in waiting.values())
+    hits = [index for index, hit in enumerate(cached) if hit]
+    seconds = sum(cache.seconds(keys[index]) for index in hits)
+    done = len(hits)
     if progress:
         progress(done, len(keys), seconds)
     if on_take:
-        for index, key in enumerate(keys):
-            if cache.has(key):
-                on_take(index, records[index])
+        for index in hits:
+            on_take(index, records[index])
     if not missing:
         return records
 
