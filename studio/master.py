@@ -247,7 +247,7 @@ class TimelineBuilder:
 
 class TimelineAnalysis:
     """What mastering needs to know of the unmastered timeline, gathered as it is fed in order:
-    each control chunk's true peak and K-weighted energy, 12 bytes per 32 samples.
+    each control chunk's true peak and K-weighted energy, 8 bytes per 32 samples (two float32).
 
     With it the gain can be chosen (`solve_gain`) before the timeline is complete, and without
     keeping the audio: `MasteringPass` applies it as the timeline is fed a second time.
