@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -164,6 +165,44 @@ def test_chapters_are_contiguous_chap_frames_under_one_ordered_toc(
     assert toc.flags == CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED == 3
     assert list(toc.child_element_ids) == ["chp0", "chp1", "chp2"]
     assert str(toc.sub_frames["TIT2"]) == TITLE
+
+
+def _ffprobe_chapters(path: Path) -> list[tuple[str, float]]:
+    shown = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [
+        (chapter["tags"]["title"], float(chapter["start_time"]))
+        for chapter in json.loads(shown.stdout)["chapters"]
+    ]
+
+
+def test_chap_frames_are_stored_in_time_order(episode: Episode, published: Path) -> None:
+    # The titles differ in length, so saving by size alone would store "Cost" first.
+    stored = [chap.element_id for chap in ID3(published).getall("CHAP")]
+    assert stored == ["chp0", "chp1", "chp2"]
+    starts = [round(mark.start, 3) for mark in episode.chapters]
+    listed = _ffprobe_chapters(published)
+    assert [title for title, _ in listed] == [TITLE, "Cost", "Speed"]
+    assert [start for _, start in listed] == pytest.approx(starts, abs=0.002)
+
+
+def test_chapters_survive_ffmpeg_conversion_to_m4a(
+    episode: Episode, published: Path, tmp_path: Path
+) -> None:
+    # What podcast hosts do on upload; a scrambled CHAP order gave a 1 ms chapter here.
+    converted = tmp_path / "episode.m4a"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(published), "-vn", "-c:a", "aac", str(converted)],
+        check=True,
+    )
+    listed = _ffprobe_chapters(converted)
+    assert [title for title, _ in listed] == [TITLE, "Cost", "Speed"]
+    starts = [mark.start for mark in episode.chapters]
+    assert [start for _, start in listed] == pytest.approx(starts, abs=0.05)
 
 
 def test_read_chapters_returns_the_marks(episode: Episode, published: Path) -> None:

@@ -128,6 +128,7 @@ class Mp3Writer:
             tag = _id3_tag(layout, self.tags, self._cover)
             tag.update_to_v23()  # TDRC becomes TYER + TDAT; save alone would drop it
             tag.save(self._partial, v2_version=3)
+            _store_chapters_in_time_order(self._partial)
         except OSError as error:
             raise self._cannot_write(error) from error
         self._finished = True
@@ -230,6 +231,46 @@ def _id3_tag(
             )
         )
     return tag
+
+
+def _store_chapters_in_time_order(path: Path) -> None:
+    """Rewrite the saved tag so its CHAP frames follow each other in time order, in place.
+
+    mutagen sorts frames by size on save, so chapters with titles of different lengths land out
+    of order; the CTOC is right, but ffprobe lists them as stored and ffmpeg's MP3 -> M4A
+    conversion (what hosts do on upload) misplaces their starts. mutagen offers no frame order,
+    so swap the CHAP frames among the slots they already hold: the tag keeps its exact size.
+    """
+    with open(path, "r+b") as file:
+        header = file.read(10)
+        if header[:3] != b"ID3" or header[3] != 3 or header[5] & 0xC0:
+            return  # not the plain v2.3 tag written just above (no unsync, no extended header)
+        size = sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(header[6:10]))
+        body = file.read(size)
+        frames: list[tuple[int, bytes]] = []
+        offset = 0
+        while offset + 10 <= len(body) and body[offset] != 0:
+            length = 10 + int.from_bytes(body[offset + 4 : offset + 8], "big")
+            frames.append((offset, body[offset : offset + length]))
+            offset += length
+        chapters = [(start, frame) for start, frame in frames if frame[:4] == b"CHAP"]
+
+        def start_ms(frame: bytes) -> int:
+            time_at = frame.index(b"\0", 10) + 1  # after the null-terminated element id
+            return int.from_bytes(frame[time_at : time_at + 4], "big")
+
+        ordered = sorted((frame for _, frame in chapters), key=start_ms)
+        rewritten = bytearray(body)
+        slot = chapters[0][0] if chapters else 0
+        # CHAP frames may be interleaved with others (sorted by size), so lay the chapters out
+        # one after another where the first one was, and the frames they displaced after them.
+        others = [frame for start, frame in frames if frame[:4] != b"CHAP" and start > slot]
+        for frame in [*ordered, *others]:
+            rewritten[slot : slot + len(frame)] = frame
+            slot += len(frame)
+        if rewritten != body:
+            file.seek(10)
+            file.write(rewritten)
 
 
 def _chapter_spans_ms(episode: Episode | Timeline) -> list[tuple[str, int, int]]:
