@@ -44,6 +44,11 @@ _Parser: TypeAlias = Callable[[str, str, int, str], Essay]
 # --- public API -------------------------------------------------------------------------------
 
 
+# An essay of ten hours is about 0.5 MB of Markdown; the bound leaves room for HTML exports and
+# refuses, in a second, what would otherwise take many minutes to parse and normalize.
+MAX_ESSAY_BYTES = 8 * 10**6
+
+
 def load_essay(path: Path, *, chapter_level: int = 2) -> Essay:
     """Read an essay file and parse it by its extension (.md, .html or .txt)."""
     path = Path(path)
@@ -94,6 +99,12 @@ def _parser_for(path: Path) -> _Parser:
 
 def _read_essay_text(path: Path) -> str:
     try:
+        size = path.stat().st_size
+        if size > MAX_ESSAY_BYTES:
+            raise StudioError(
+                f"{path} is {size / 1e6:.0f} MB; studio reads essays up to "
+                f"{MAX_ESSAY_BYTES // 10**6} MB (a ten-hour essay is about 0.5 MB): split it"
+            )
         data = path.read_bytes()
     except OSError as err:
         raise StudioError(f"cannot read {path} ({err.strerror}); check its permissions") from None
@@ -360,7 +371,7 @@ _BOILERPLATE_CLASS_WORDS = frozenset({"subscribe", "subscription", "share", "but
 
 def _parse_html(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
     _check_chapter_level(chapter_level)
-    document = LexborHTMLParser(text)
+    document = _html_document(text, name)
     meta = _html_meta_tags(document)
     declared = EssayMeta(
         title=meta.get("og:title", ""),
@@ -377,9 +388,52 @@ def _parse_html(text: str, slug_hint: str, chapter_level: int, name: str) -> Ess
 
 
 def _html_fragment_items(html: str, *, nested: bool) -> Iterator[_Item]:
-    body = LexborHTMLParser(html).body
+    body = _html_document(html, "an HTML block in the essay").body
     if body is not None:
         yield from _html_items(body, nested=nested)
+
+
+# Real posts nest 20-30 elements deep. The bound protects both the HTML parser, whose tree
+# building slows quadratically with depth, and the walk below, which recurses once per level.
+MAX_HTML_DEPTH = 150
+# Tags whose end tag HTML lets a page leave out: an unclosed <p> or <li> is not nesting.
+_OPTIONAL_END_TAGS = frozenset(
+    {"p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot"}
+)
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr"}
+)  # fmt: skip
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^>]*?(/?)>")
+
+
+def _html_document(html: str, name: str) -> LexborHTMLParser:
+    """Parse a page after checking, without recursion, that it nests no deeper than we walk."""
+    depth = 0
+    for closing, tag, self_closing in _TAG.findall(html):
+        tag = tag.lower()
+        if tag in _VOID_TAGS or tag in _OPTIONAL_END_TAGS or self_closing:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        if depth > MAX_HTML_DEPTH:
+            break
+    document = LexborHTMLParser(html) if depth <= MAX_HTML_DEPTH else None
+    if document is None or _tree_depth(document.root) > MAX_HTML_DEPTH:
+        raise StudioError(
+            f"{name} nests HTML elements more than {MAX_HTML_DEPTH} deep, which no post does; "
+            "export the post again, or save its text as Markdown"
+        )
+    return document
+
+
+def _tree_depth(root: LexborNode | None) -> int:
+    deepest, stack = 0, [(root, 1)] if root is not None else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_HTML_DEPTH:
+            stack.extend((child, depth + 1) for child in node.iter())
+    return deepest
 
 
 def _html_meta_tags(document: LexborHTMLParser) -> dict[str, str]:
