@@ -8,6 +8,7 @@ are stored as 24-bit FLAC: lossless far below audibility, about half the size of
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -18,6 +19,8 @@ import soundfile as sf
 from platformdirs import user_cache_dir
 
 from studio.files import atomic_path, write_text_atomic
+
+_SIZE, _SHA256 = "bytes", "sha256"  # in each take's record, to tell a damaged take
 
 
 def default_cache_dir() -> Path:
@@ -38,7 +41,8 @@ class TakeCache:
         return self.root / key[:2] / f"{key}.flac"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        """Whether a sound copy of the take is stored (a damaged one is removed: make it again)."""
+        return self._read_verified(key) is not None
 
     def seconds(self, key: str) -> float:
         """A cached take's duration, from its header alone."""
@@ -48,11 +52,14 @@ class TakeCache:
             return 0.0
 
     def get(self, key: str) -> tuple[np.ndarray, int] | None:
-        path = self.path(key)
+        data = self._read_verified(key)
+        if data is None:
+            return None
         try:
-            audio, sample_rate = sf.read(path, dtype="float32")
+            audio, sample_rate = sf.read(io.BytesIO(data), dtype="float32")
         except (OSError, sf.LibsndfileError):
-            return None  # missing or damaged: synthesize again
+            self._discard(key)  # undecodable although its checksum matched (an old entry)
+            return None
         return audio, sample_rate
 
     def meta(self, key: str) -> dict[str, Any]:
@@ -71,10 +78,34 @@ class TakeCache:
         """
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if meta:
-            write_text_atomic(path.with_suffix(".json"), json.dumps(meta, ensure_ascii=False))
         with atomic_path(path) as tmp:
             sf.write(tmp, np.clip(audio, -1.0, 1.0), sample_rate, format="FLAC", subtype="PCM_24")
+            data = tmp.read_bytes()
+            # The record goes in before the take: a take in the cache always has its checksum.
+            record = {**(meta or {}), _SIZE: len(data), _SHA256: hashlib.sha256(data).hexdigest()}
+            write_text_atomic(path.with_suffix(".json"), json.dumps(record, ensure_ascii=False))
         stored = self.get(key)
         assert stored is not None, f"take {key} vanished right after it was written"
         return stored
+
+    def _read_verified(self, key: str) -> bytes | None:
+        """The take's bytes if they are what was written (size and SHA-256), else None.
+
+        Entries written before checksums were recorded are taken as they are.
+        """
+        try:
+            data = self.path(key).read_bytes()
+        except OSError:
+            return None
+        record = self.meta(key)
+        if _SHA256 in record and (
+            record.get(_SIZE) != len(data) or hashlib.sha256(data).hexdigest() != record[_SHA256]
+        ):
+            self._discard(key)
+            return None
+        return data
+
+    def _discard(self, key: str) -> None:
+        path = self.path(key)
+        for stale in (path, path.with_suffix(".json")):
+            stale.unlink(missing_ok=True)

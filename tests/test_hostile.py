@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,29 @@ def test_an_oversized_essay_is_refused_before_it_is_read(tmp_path: Path) -> None
         file.truncate(MAX_ESSAY_BYTES + 1)  # sparse: the size alone must refuse it
     result = run_studio("script", str(essay))
     assert_one_line_error(result, "huge.html", "MB", "split it")
+
+
+def test_a_damaged_cached_take_is_made_again(tmp_path: Path) -> None:
+    essay = tmp_path / "short.md"
+    essay.write_text("# Short\n\nA first sentence to speak. A second one follows it.\n")
+    env = {"STUDIO_CACHE_DIR": str(tmp_path / "cache")}
+    first = run_studio("render", str(essay), "--out", str(tmp_path / "one"), env=env)
+    assert first.returncode == 0, first.stderr
+    # A raw take (its record has no breaths; the cleaned ones do), damaged in its audio frames.
+    takes = sorted((tmp_path / "cache").rglob("*.flac"))
+    cleaned = [f for f in takes if "breaths" in json.loads(f.with_suffix(".json").read_text())]
+    for flac in cleaned:  # so that the render needs the raw takes again
+        flac.unlink()
+        flac.with_suffix(".json").unlink()
+    raw = next(flac for flac in takes if flac not in cleaned)
+    data = bytearray(raw.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # damaged in its audio frames
+    raw.write_bytes(bytes(data))
+
+    again = run_studio("render", str(essay), "--out", str(tmp_path / "two"), "--force", env=env)
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((tmp_path / "two" / "short.json").read_text())
+    assert manifest["cache"]["synthesized"] == 1
+    assert (tmp_path / "two" / "short.mp3").read_bytes() == (
+        tmp_path / "one" / "short.mp3"
+    ).read_bytes()
