@@ -24,6 +24,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from studio.errors import StudioError
+from studio.text import carriable
 from studio.types import Block, Chapter, Essay, EssayMeta
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -136,6 +137,7 @@ _FRONT_MATTER_KEY = re.compile(r"[A-Za-z_][\w-]*\s*:(\s|$)")
 
 
 def _parse_markdown(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
+    text = carriable(text)  # before YAML, which refuses control characters
     _check_chapter_level(chapter_level)
     text = text.removeprefix("\ufeff")
     tree = SyntaxTreeNode(_MARKDOWN.parse(text))
@@ -370,6 +372,7 @@ _BOILERPLATE_CLASS_WORDS = frozenset({"subscribe", "subscription", "share", "but
 
 
 def _parse_html(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
+    text = carriable(text)
     _check_chapter_level(chapter_level)
     document = _html_document(text, name)
     meta = _html_meta_tags(document)
@@ -440,7 +443,7 @@ def _html_meta_tags(document: LexborHTMLParser) -> dict[str, str]:
     found: dict[str, str] = {}
     for tag in document.css("meta"):
         key = (tag.attributes.get("property") or tag.attributes.get("name") or "").lower()
-        content = (tag.attributes.get("content") or "").strip()
+        content = carriable(tag.attributes.get("content") or "").strip()  # entities decoded
         if key and content:
             found.setdefault(key, content)
     return found
@@ -572,6 +575,7 @@ _MAX_TEXT_TITLE_LENGTH = 80
 
 
 def _parse_text(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
+    text = carriable(text)
     _check_chapter_level(chapter_level)
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     paragraphs = [part.strip() for part in re.split(r"\n[ \t]*\n", text) if part.strip()]
@@ -599,8 +603,11 @@ _TRAILING_PUNCTUATION = ".,;:!?'\")]}"
 
 
 def _speakable(text: str) -> str:
-    """Collapse whitespace and reduce bare URLs to their domain; all other characters stay."""
-    return _URL.sub(_url_to_domain, " ".join(text.split()))
+    """Collapse whitespace and reduce bare URLs to their domain; all other characters stay.
+
+    Text is made carriable as it enters; HTML's character references (&#1;) are decoded only now.
+    """
+    return _URL.sub(_url_to_domain, " ".join(carriable(text).split()))
 
 
 def _url_to_domain(match: re.Match[str]) -> str:

@@ -76,3 +76,18 @@ def test_a_damaged_cached_take_is_made_again(tmp_path: Path) -> None:
     assert (tmp_path / "two" / "short.mp3").read_bytes() == (
         tmp_path / "one" / "short.mp3"
     ).read_bytes()
+
+
+def test_control_characters_in_an_essay_never_reach_the_outputs() -> None:
+    text = (
+        "---\ntitle: Bad\x01 title\ndescription: With\x1b[31m escape\n---\n\n"
+        "## A\x0bheading\n\nA sentence with a\x01control character.\n"
+    )
+    essay = parse_markdown(text, slug_hint="bad")
+    everything = repr(essay)
+    for control in ("\\x01", "\\x0b", "\\x1b"):
+        assert control not in everything
+    assert essay.meta.title == "Bad title"
+    assert essay.chapters[-1].title == "A heading"  # a vertical tab separates words
+    html = "<article><h1>T&#1;itle</h1><p>Entity&#x1B; refs&#11;too.</p></article>"
+    assert "\\x" not in repr(parse_html(html, slug_hint="refs"))

@@ -19,6 +19,7 @@ from typing import Literal
 from lxml import etree
 
 from studio import __version__
+from studio.text import carriable
 
 ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 PODCAST = "https://podcastindex.org/namespace/1.0"
@@ -129,10 +130,13 @@ def show_notes_html(summary: str, chapters: Iterable[tuple[float, str]]) -> str:
     here, so the HTML can never contain "]]>" and always fits in a CDATA section. The summary is
     shortened (at a word, with "…") so the whole stays within Apple's 4000 bytes.
     """
-    lines = [f"{_timestamp(start)} {html.escape(title, quote=False)}" for start, title in chapters]
+    lines = [
+        f"{_timestamp(start)} {html.escape(carriable(title), quote=False)}"
+        for start, title in chapters
+    ]
     marks = f"<p>{'<br>'.join(lines)}</p>" if lines else ""
     room = DESCRIPTION_MAX_BYTES - len(marks.encode("utf-8")) - len("<p></p>")
-    text = " ".join(summary.split())
+    text = " ".join(carriable(summary).split())
     body = html.escape(text, quote=False)
     if len(body.encode("utf-8")) > room:
         body = _shorten(text, room)
@@ -175,9 +179,14 @@ def _item(channel: etree._Element, item: Item) -> None:
 def _sub(
     parent: etree._Element, tag: str, content: str | etree.CDATA | None = None, /, **attributes: str
 ) -> etree._Element:
-    """A child element with text `content` and `attributes` (`text=` is an attribute here)."""
-    element = etree.SubElement(parent, tag, attributes)
-    if content is not None:
+    """A child element with text `content` and `attributes` (`text=` is an attribute here).
+
+    Whatever reaches the feed is made carriable here, so that no setting can make lxml refuse it.
+    """
+    element = etree.SubElement(parent, tag, {k: carriable(v) for k, v in attributes.items()})
+    if isinstance(content, str):
+        element.text = carriable(content)
+    elif content is not None:
         element.text = content
     return element
 
