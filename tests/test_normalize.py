@@ -425,3 +425,10 @@ def test_transcript_timestamps_can_be_read() -> None:
 
 def test_only_bracketed_times_are_transcript_timestamps() -> None:
     assert normalize("We met at 10:30 (sharp).") == "We met at ten thirty, sharp."
+
+
+def test_a_spelled_run_with_an_inner_a_goes_as_letter_names_to_voices_that_take_ipa() -> None:
+    # espeak-ng reads the "A" of "G-A-N" as the article; the letters' own names fix it.
+    assert normalize("A GAN and two VAEs.") == "A [[ˌdʒiːˌeɪˈɛn]] and two [[ˌviːˌeɪˈiːz]]."
+    assert normalize("A GAN here.", allow_ipa=False) == "A G-A-N here."
+    assert normalize("The API.") == "The A-P-I."

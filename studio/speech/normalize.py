@@ -64,7 +64,25 @@ def normalize(
     text = TIMESTAMP.sub(_read_timestamp if read_timestamps else "", text)
     for pattern, replace in RULES:
         text = pattern.sub(replace, text)
-    return unmask(_tidy(text), spoken)
+    text = unmask(_tidy(text), spoken)
+    return SPELLED_WITH_INNER_A.sub(_letters_as_ipa, text) if allow_ipa else text
+
+
+# espeak-ng reads an "A" inside a hyphen-spelled run as the article: "G-A-N" is "G uh N". Voices
+# that take phonemes get such runs as the letters' own names, as espeak-ng says each alone.
+LETTER_IPA = {
+    "A": "eɪ", "B": "biː", "C": "siː", "D": "diː", "E": "iː", "F": "ɛf", "G": "dʒiː", "H": "eɪtʃ",
+    "I": "aɪ", "J": "dʒeɪ", "K": "keɪ", "L": "ɛl", "M": "ɛm", "N": "ɛn", "O": "oʊ", "P": "piː",
+    "Q": "kjuː", "R": "ɑːɹ", "S": "ɛs", "T": "tiː", "U": "juː", "V": "viː", "W": "dʌbəljuː",
+    "X": "ɛks", "Y": "waɪ", "Z": "ziː",
+}  # fmt: skip
+SPELLED_WITH_INNER_A = re.compile(r"(?<![\w-])[A-Z](?:-[A-Z])*-A(?:-[A-Z])+(?P<s>'s)?(?![\w-])")
+
+
+def _letters_as_ipa(m: re.Match[str]) -> str:
+    letters = [LETTER_IPA[c] for c in m.group(0).removesuffix("'s") if c.isalpha()]
+    stressed = "ˌ".join(["", *letters[:-1]]) + "ˈ" + letters[-1]
+    return f"[[{stressed}{'z' if m['s'] else ''}]]"
 
 
 # --- Words for numbers ---------------------------------------------------------------------------
@@ -879,7 +897,7 @@ RULES: list[Rule] = [
         lambda m: f"{m['p']} {year(int(m['n']))}",
     ),
     _rule(
-        r"(?:(?<![\w-])[A-Za-z][A-Za-z0-9.]*|[\ue000-\uf8ff])(?:-[A-Za-z0-9.]+)+(?!\w)",
+        r"(?:(?<![\w-])[A-Za-z][A-Za-z0-9.]*|[\ue000-\uf8ff][A-Za-z0-9.]*)(?:-[A-Za-z0-9.]+)+(?!\w)",
         _model_name,
     ),
     # 6. Signs that read before the amount they qualify ("~$1M" is "about one million dollars").
@@ -926,6 +944,7 @@ RULES: list[Rule] = [
     _rule(r"\bA(?=\d)", "A" + SPELL_JOINER),  # a lone "A" is read "uh"; "A-one" is the letter
     _rule(r"(?<=[A-Za-z])(?P<n>\d+(?:\.\d+)?)s\b", r" \g<n>'s"),  # H100s -> H 100's
     _rule(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " "),
+    _rule(r"(?<=[\ue000-\uf8ff])(?=\w)", " "),  # a lexicon word before its version: Qwen2.5
     # 12. Whatever amounts are left: years by context, else numbers.
     _rule(rf"{START}(?P<n>{AMT})", _integer),
     # 13. Symbols once no digit needs them; then slashes between words.
