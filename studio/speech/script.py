@@ -43,7 +43,12 @@ def build_script(
     pauses = pauses or Pauses()
 
     def speak(text: str) -> str:
-        return normalize(text, voicing.lexicon, allow_ipa=voicing.accepts_ipa)
+        return normalize(
+            text,
+            voicing.lexicon,
+            allow_ipa=voicing.accepts_ipa,
+            read_timestamps=speech.read_timestamps,
+        )
 
     reader = _Reader(speak, voicing.max_chars, speech, pauses, voicing.fits)
     opening = reader.opening(essay) if opening_enabled else []
