@@ -535,6 +535,7 @@ _UNITS = {  # symbol: singular, plural
     "px": ("pixel", "pixels"),
 }  # fmt: skip
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+UNIT_NAMES = frozenset(_UNITS)  # unit symbols the rules read after an amount (GB, ms, kHz)
 
 
 def _unit(m: re.Match[str]) -> str:
