@@ -160,3 +160,29 @@ def test_every_block_ends_as_a_sentence() -> None:
         "Two: saying it right.",
         'He said "stop."',
     ]
+
+
+def test_coverage_holds_for_transcripts_and_notation() -> None:
+    """A sentence with nothing to say (a lone timestamp) still lands in a segment's source."""
+    source = parse_markdown(
+        "# Interview\n\nAda [00:02:01]: Welcome back to the show.\n\n[00:02:09]\n\n"
+        "Bo [00:02:15]: Thanks. We trained on 8×H100 GPUs at 3e-4.\n\n"  # noqa: RUF001
+        "Call 555-1234 or pay €5,50, ₹500 or 5‰; A ≥ B and ❹ ⓷.\n\n[00:09:59]\n",
+        slug_hint="interview",
+    )
+    script = build_script(source, VOICING, speech=SpeechOptions(read_author=False))
+    spoken_sources = " ".join(s.source for s in script.segments)
+    for chapter in source.chapters:
+        for block in chapter.blocks:
+            for sentence in split_sentences(block.text):
+                assert sentence in spoken_sources, sentence
+    assert all(s.text.strip() for s in script.segments)
+    for segment in script.segments:
+        assert not re.search(r"[0-9$%/~<>+=@#&€₹‰≥❹⓷]", segment.text), segment.text
+    texts = [s.text for s in script.segments]
+    assert "Ada: Welcome back to the show." in texts
+    assert texts[-1] == (
+        "Call five five five, one two three four or pay five euros and fifty cents, five hundred"
+        " rupees or five per mille; A greater than or equal to B and four three."
+    )
+    assert script.segments[-1].source.endswith("[00:09:59]")

@@ -444,7 +444,7 @@ def _per_mille(m: re.Match[str]) -> str:
 
 # European amounts: a decimal comma with two digits after it, dots (or nothing) between thousands.
 DECIMAL_COMMA = (
-    r"(?P<cur>" + CURRENCY + r")(?P<whole>\d{1,3}(?:\.\d{3})+|\d+),(?P<cents>\d{2})(?![\d,])"
+    r"(?P<cur>" + CURRENCY + r")(?P<whole>\d{1,3}(?:\.\d{3})+|\d+),(?P<cents>\d{2})(?!\d|,\d)"
 )
 EURO_AFTER = (
     r"(?<![\w.,])(?P<a>\d{1,3}(?:[.\s]\d{3})+(?:,\d{2})?|\d+(?:[.,]\d{2})?)\s?"
