@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -522,3 +522,63 @@ def _print_summary(result: RenderResult) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command()
+def words(
+    essay: Annotated[Path, typer.Argument(help="Essay file: .md, .html or .txt.")],
+    voice: VoiceOption = DEFAULT_VOICE,
+    lexicon: LexiconOption = None,
+    builtin_lexicon: Annotated[
+        bool, typer.Option(help="Count studio's built-in lexicon as known.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """List words the voice is likely to get wrong, with how each is said now and a lexicon line."""
+    from rich.text import Text
+
+    from studio.cache import default_cache_dir
+    from studio.ingest import load_essay
+    from studio.render import open_voice
+    from studio.speech.lexicon import Lexicon
+    from studio.speech.words import find_words
+
+    with _user_errors():
+        lexicons = tuple(lexicon or ())
+        _, engine, voicing = open_voice(
+            voice, lexicons, default_cache_dir(), builtin=builtin_lexicon
+        )
+        phonemize = _phonemizer(engine) if voicing.accepts_ipa else None
+        report = find_words(
+            load_essay(essay),
+            voicing.lexicon or Lexicon.empty(),
+            allow_ipa=voicing.accepts_ipa,
+            phonemize=phonemize,
+        )
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("word", "why", "times", "said now", "lexicon.toml line"):
+        table.add_column(column, overflow="fold")
+    for flagged in report.flagged:  # Text: user words are never read as Rich markup
+        said = f"{flagged.said}  /{flagged.phonemes}/" if flagged.phonemes else flagged.said
+        cells = (flagged.word, flagged.reason, str(flagged.count), said, flagged.line)
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table, highlight=False)
+    console.print(
+        f"{len(report.flagged)} words flagged in {report.words} "
+        f"({report.per_thousand_words:.1f} per 1,000 words)",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _phonemizer(engine: object) -> Callable[[str], str] | None:
+    """The bundled voice's own espeak-ng phonemes, to show how it would say a word."""
+    from studio.engines.bundled import BundledEngine, phonemize
+
+    if not isinstance(engine, BundledEngine):
+        return None
+    voice = engine.espeak_voice
+    return lambda text: "".join(phonemize(text, voice)).strip()

@@ -39,6 +39,13 @@ class SpeechOptions(Strict):
     min_sentence_chars: int = Field(
         18, ge=0, description="shorter sentences are read together with a neighbour"
     )
+    builtin_lexicon: bool = Field(
+        True, description="apply studio's AI and software lexicon under the show's and voice's"
+    )
+    read_timestamps: bool = Field(
+        False,
+        description='read transcript timestamps such as "[00:02:01]" instead of dropping them',
+    )
 
 
 class RenderSettings(Strict):

@@ -88,7 +88,9 @@ def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
 def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
     settings = request.settings
     essay = load_essay(request.essay, chapter_level=settings.speech.chapter_level)
-    profile, engine, voicing = open_voice(request.voice, request.lexicons, cache_dir)
+    profile, engine, voicing = open_voice(
+        request.voice, request.lexicons, cache_dir, builtin=settings.speech.builtin_lexicon
+    )
     pauses = profile.apply_pauses(settings.pauses)
     script = build_script(essay, voicing, speech=settings.speech, pauses=pauses)
     if not script.segments:
@@ -129,13 +131,18 @@ def take_keys(
 
 
 def open_voice(
-    name: str, lexicons: tuple[Path, ...], cache_dir: Path
+    name: str, lexicons: tuple[Path, ...], cache_dir: Path, *, builtin: bool = True
 ) -> tuple[VoiceProfile, Engine, Voicing]:
-    """The voice profile, its engine (not loaded yet) and what the script needs to know of it."""
+    """The voice profile, its engine (not loaded yet) and what the script needs to know of it.
+
+    Lexicons stack: studio's built-in one (unless the render or the voice turns it off), the
+    voice's, then `lexicons`; later ones win word by word.
+    """
     profile = find_voice(name)
     engine = open_engine(profile, cache_dir)
     lexicon_files = [p for p in (profile.lexicon, *lexicons) if p is not None]
-    lexicon = Lexicon.merge(*(Lexicon.load(p) for p in lexicon_files))
+    base = Lexicon.builtin() if builtin and profile.builtin_lexicon else Lexicon.empty()
+    lexicon = Lexicon.merge(base, *(Lexicon.load(p) for p in lexicon_files))
     fits = engine.fits if isinstance(engine, Limited) else None
     return profile, engine, Voicing(engine.max_chars, engine.accepts_ipa, lexicon, fits)
 
@@ -364,7 +371,9 @@ def audition(
     if output.suffix.lower() != ".wav":
         raise StudioError(f"{output}: write the audition to a .wav file")
     cache_dir = cache_dir or default_cache_dir()
-    profile, engine, voicing = open_voice(voice, lexicons, cache_dir)
+    profile, engine, voicing = open_voice(
+        voice, lexicons, cache_dir, builtin=settings.speech.builtin_lexicon
+    )
     essay = Essay(EssayMeta(title="", slug="say"), (Chapter("", (Block("paragraph", text),)),))
     pauses = profile.apply_pauses(settings.pauses)
     script = build_script(

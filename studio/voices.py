@@ -103,6 +103,7 @@ class VoiceProfile(BaseModel):
     max_attempts: int = Field(3, ge=1, le=10, description="takes tried before keeping the best")
     seed: int = Field(0, ge=0, lt=2**31)
     lexicon: Path | None = None
+    builtin_lexicon: bool = Field(True, description="apply studio's AI and software lexicon")
     pauses: PauseOverrides = PauseOverrides()
     breath: dict[str, Any] = Field(
         default_factory=dict,

@@ -222,3 +222,25 @@ def test_lexicon_matches_curly_quoted_text(tmp_path: Path) -> None:
 def test_many_entries_in_one_sentence(tmp_path: Path) -> None:
     lex = lexicon(tmp_path, '"x" = "ex"')
     assert normalize(" ".join(["x"] * 200), lex) == " ".join(["ex"] * 200)
+
+
+def test_kind_is_read_and_spelled_entries_derive_their_letters(tmp_path: Path) -> None:
+    lex = lexicon(
+        tmp_path,
+        '"GGUF" = { kind = "spelled" }\n"fp16" = { kind = "spelled" }\n'
+        '"GPUs" = { kind = "spelled" }\n"SOTA" = { kind = "expanded", say = "state of the art" }',
+    )
+    assert lex.lookup("GGUF") == Entry("GGUF", "G-G-U-F", None, exact_case=True, kind="spelled")
+    assert lex.apply("GGUF, FP16, GPUs, SOTA.") == (
+        "G-G-U-F, F-P sixteen, G-P-U's, state of the art."
+    )
+
+
+def test_an_unknown_kind_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(StudioError, match="kind must be one of spelled, word, expanded"):
+        lexicon(tmp_path, '"GGUF" = { kind = "letters" }')
+
+
+def test_a_key_ending_in_a_letter_matches_before_a_version(tmp_path: Path) -> None:
+    lex = lexicon(tmp_path, '"Qwen" = "chwen"\n"o1" = "oh one"')
+    assert normalize("Qwen2.5 and o10.", lex) == "chwen two point five and oh ten."

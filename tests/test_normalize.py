@@ -296,6 +296,79 @@ CASES: dict[str, list[tuple[str, str]]] = {
         ("Mail bob42@web3.io.", "Mail bob four two at web three dot I-O."),
         ("Node.js is not an address.", "Node.js is not an address."),
     ],
+    "transcripts": [
+        ("Lex Fridman [00:02:01]: Welcome back.", "Lex Fridman: Welcome back."),
+        ("Ada (1:02:03): Thanks.", "Ada: Thanks."),
+        ("[00:12] So anyway.", "So anyway."),
+    ],
+    "notation": [
+        ("Trained on 8×H100 GPUs.", "Trained on eight times H one hundred G-P-U's."),
+        ("Trained on 4xA100.", "Trained on four times A-one hundred."),
+        ("A 2×RTX 4090 rig.", "A two times R-T-X forty ninety rig."),
+        ("A 3x3 kernel.", "A three by three kernel."),
+        ("It is 3 × 4.", "It is three times four."),
+        ("A rate of 3e-4.", "A rate of three times ten to the power of minus four."),
+        ("About 1.5e10 tokens.", "About one point five times ten to the power of ten tokens."),
+        ("About 1.5×10^9 of them.", "About one point five times ten to the power of nine of them."),
+        ("That is 2^16 values.", "That is two to the power of sixteen values."),
+        ("A step of 10⁻⁴.", "A step of ten to the power of minus four."),
+        ("It is 5 ± 0.2 mm.", "It is five plus or minus zero point two millimetres."),
+        ("So 3 ≈ 3.1 here.", "So three is approximately three point one here."),
+        ("From 3 → 4.", "From three to four."),
+        ("If 10 ≥ 5 then.", "If ten is greater than or equal to five then."),
+    ],
+    "versions and model names": [
+        ("Get v0.2.1 now.", "Get version zero point two point one now."),
+        ("Python 3.12 is out.", "Python three point twelve is out."),
+        (
+            "Use Llama-3.1-70B-Instruct today.",
+            "Use Llama three point one seventy billion Instruct today.",
+        ),
+        ("Try gemma-2-9b-it now.", "Try gemma two nine billion I-T now."),
+        ("Try Llama-2-7b-hf now.", "Try Llama two seven billion H-F now."),
+        ("A 128k context.", "A one hundred and twenty-eight thousand context."),
+        ("A 1M-token context.", "A one million-token context."),
+        ("It has 32k tokens.", "It has thirty-two thousand tokens."),
+    ],
+    "plural acronyms": [
+        ("Many GPUs and one LLM's output.", "Many G-P-U's and one L-L-M's output."),
+        ("The LLMs' outputs.", "The L-L-M's outputs."),
+    ],
+    "handles and files": [
+        ("Follow #MachineLearning.", "Follow hashtag Machine Learning."),
+        ("Ask @jack_dorsey.", "Ask at jack dorsey."),
+        ("Load model.safetensors now.", "Load model dot safe tensors now."),
+        ("Edit config.json and README.md.", "Edit config dot JSON and README dot M-D."),
+        ("Run src/main.py today.", "Run src slash main dot pie today."),
+        ("Look in ~/models/llama first.", "Look in tilde slash models slash llama first."),
+        ("Edit /etc/hosts.conf now.", "Edit slash etc slash hosts dot conf now."),
+    ],
+    "symbols from fuzzing": [
+        ("It is 5‰.", "It is five per mille."),
+        ("If A ≥ B then B ≤ C.", "If A greater than or equal to B then B less than or equal to C."),
+        ("It costs ₹500.", "It costs five hundred rupees."),
+        ("It costs ₹12.50.", "It costs twelve rupees and fifty paise."),
+        ("It costs ₩5000 or ₽10.", "It costs five thousand won or ten rubles."),
+        ("Call 555-1234.", "Call five five five, one two three four."),
+        (
+            "Call (555) 555-1234.",
+            "Call five five five, five five five, one two three four.",
+        ),
+        (
+            "Call +1 555-555-1234.",
+            "Call plus one, five five five, five five five, one two three four.",
+        ),
+        ("Between 500-1000 users.", "Between five hundred to one thousand users."),
+        ("It costs €5,50.", "It costs five euros and fifty cents."),
+        (
+            "It costs 1.234,56 €.",
+            "It costs one thousand two hundred and thirty-four euros and fifty-six cents.",
+        ),
+        ("Steps ❹ and ⓷ and ①.", "Steps four and three and one."),
+        ("So x ∈ S and ∞.", "So x in S and infinity."),
+        ("Paid in ₿ today.", "Paid in bitcoin today."),
+        ("Our Widget™ ships.", "Our Widget ships."),
+    ],
     "markup and spacing": [
         ("Some **bold** and `code` here.", "Some bold and code here."),
         ("A claim [1] and a note [^2].", "A claim and a note."),
@@ -341,3 +414,21 @@ def test_every_word_keeps_a_spoken_form() -> None:
 def test_nothing_spoken_comes_from_private_use_characters() -> None:
     # The lexicon's placeholders are private-use characters; stray ones in the input are dropped.
     assert normalize("A\ue000 B\ue001.") == "A B."
+
+
+def test_transcript_timestamps_can_be_read() -> None:
+    assert normalize("Ada [01:02:03]: Hi.", read_timestamps=True) == (
+        "Ada, at one hour two minutes three seconds: Hi."
+    )
+    assert normalize("Ada [00:02:00]: Hi.", read_timestamps=True) == "Ada, at two minutes: Hi."
+
+
+def test_only_bracketed_times_are_transcript_timestamps() -> None:
+    assert normalize("We met at 10:30 (sharp).") == "We met at ten thirty, sharp."
+
+
+def test_a_spelled_run_with_an_inner_a_goes_as_letter_names_to_voices_that_take_ipa() -> None:
+    # espeak-ng reads the "A" of "G-A-N" as the article; the letters' own names fix it.
+    assert normalize("A GAN and two VAEs.") == "A [[ˌdʒiːˌeɪˈɛn]] and two [[ˌviːˌeɪˈiːz]]."
+    assert normalize("A GAN here.", allow_ipa=False) == "A G-A-N here."
+    assert normalize("The API.") == "The A-P-I."

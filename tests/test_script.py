@@ -9,7 +9,7 @@ from studio.config import Pauses, SpeechOptions
 from studio.ingest import load_essay, parse_markdown
 from studio.speech.script import Voicing, build_script
 from studio.speech.segment import split_sentences
-from studio.types import Block, Chapter, Essay, EssayMeta
+from studio.types import Block, Chapter, Essay, EssayMeta, Script
 
 REPO = Path(__file__).resolve().parent.parent
 VOICING = Voicing(max_chars=300, accepts_ipa=True)
@@ -113,19 +113,23 @@ def words(text: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9$%]+", text)
 
 
-def test_every_source_sentence_maps_to_a_segment() -> None:
-    """Coverage: nothing in the essay is silently dropped on its way to the voice."""
-    source = load_essay(REPO / "examples" / "essay.md")
-    script = build_script(source, VOICING)
+def assert_covered(source: Essay, script: Script, symbols: str = "") -> None:
+    """Every sentence of the essay is in some segment's source, and what is spoken carries no
+    digits or symbols the voice would spell or skip."""
     spoken_sources = " ".join(s.source for s in script.segments)
     for chapter in source.chapters:
         for block in chapter.blocks:
             for sentence in split_sentences(block.text):
                 assert sentence in spoken_sources, sentence
     assert all(s.text.strip() for s in script.segments)
-    # and what is spoken carries no digits or symbols the voice would spell or skip
     for segment in script.segments:
-        assert not re.search(r"[0-9$%/~<>+=@#&]", segment.text), segment.text
+        assert not re.search(rf"[0-9$%/~<>+=@#&{symbols}]", segment.text), segment.text
+
+
+def test_every_source_sentence_maps_to_a_segment() -> None:
+    """Coverage: nothing in the essay is silently dropped on its way to the voice."""
+    source = load_essay(REPO / "examples" / "essay.md")
+    assert_covered(source, build_script(source, VOICING))
 
 
 def test_markdown_with_jargon_reads_naturally() -> None:
@@ -160,3 +164,22 @@ def test_every_block_ends_as_a_sentence() -> None:
         "Two: saying it right.",
         'He said "stop."',
     ]
+
+
+def test_coverage_holds_for_transcripts_and_notation() -> None:
+    """A sentence with nothing to say (a lone timestamp) still lands in a segment's source."""
+    source = parse_markdown(
+        "# Interview\n\nAda [00:02:01]: Welcome back to the show.\n\n[00:02:09]\n\n"
+        "Bo [00:02:15]: Thanks. We trained on 8×H100 GPUs at 3e-4.\n\n"  # noqa: RUF001
+        "Call 555-1234 or pay €5,50, ₹500 or 5‰; A ≥ B and ❹ ⓷.\n\n[00:09:59]\n",
+        slug_hint="interview",
+    )
+    script = build_script(source, VOICING, speech=SpeechOptions(read_author=False))
+    assert_covered(source, script, "€₹‰≥❹⓷")
+    texts = [s.text for s in script.segments]
+    assert "Ada: Welcome back to the show." in texts
+    assert texts[-1] == (
+        "Call five five five, one two three four or pay five euros and fifty cents, five hundred"
+        " rupees or five per mille; A greater than or equal to B and four three."
+    )
+    assert script.segments[-1].source.endswith("[00:09:59]")

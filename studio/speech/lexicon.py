@@ -11,10 +11,18 @@ writes it; each value is what to say, as plain text or as a table:
     "Kubernetes" = { ipa = "kuːbɚˈnɛtiːz" }      # raw espeak-ng IPA, for engines that take phonemes
     "SQL" = { say = "sequel", ipa = "sˈiːkwəl" } # both: IPA where the engine takes it, else `say`
     "Go" = { say = "go lang", case = "exact" }   # `case` is "exact" or "any"
+    "GGUF" = { kind = "spelled" }                # letter by letter: G-G-U-F
+    "SOTA" = { kind = "expanded", say = "state of the art" }
+
+`kind` says how the entry is read: "spelled" (letter by letter, digits as a number; `say` may be
+left out and is then derived from the key), "word" (said as a word) or "expanded" (read as the
+words it stands for). It is optional; the shipped lexicon gives it for every entry, and a test
+phonemizes each entry to check it is read as its kind says.
 
 Matching:
 - Whole words only: a key matches where it is neither preceded nor followed by a letter, digit or
-  underscore, so "o1" does not match inside "o10" and "Coqui" not inside "Coquian". Keys may hold
+  underscore, so "o1" does not match inside "o10" and "Coqui" not inside "Coquian"; but a key
+  that ends in a letter matches before a digit, as names carry versions ("Qwen2.5"). Keys may hold
   punctuation ("C++", "Node.js", "$15/M").
 - Case: an all-lowercase key matches any case ("nginx" matches "Nginx" and "NGINX"); a key with
   capitals matches only that exact spelling. `case = "exact"` or `case = "any"` overrides this.
@@ -27,6 +35,8 @@ Matching:
 
 Lexicons stack: `Lexicon.merge(show, voice, cli_file)` lets later ones override earlier ones, word
 by word (compared without case), so a voice can replace a show's "SQL" whatever case either used.
+`Lexicon.builtin()` is studio's own lexicon for AI, ML and software writing (builtin-lexicon.toml,
+shipped in the package); it goes first in the stack, so every user lexicon wins over it.
 """
 
 from __future__ import annotations
@@ -36,7 +46,8 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from pathlib import Path
 
 from studio.errors import StudioError
@@ -53,7 +64,18 @@ _PLACEHOLDER_FIRST = 0xE000
 _PLACEHOLDER_LAST = 0xF8FF
 PLACEHOLDER_RE = re.compile("[\ue000-\uf8ff]")
 
-_ENTRY_KEYS = frozenset({"say", "ipa", "case"})
+_ENTRY_KEYS = frozenset({"say", "ipa", "case", "kind"})
+KINDS = ("spelled", "word", "expanded")
+BUILTIN_FILE = "builtin-lexicon.toml"
+# Letters are joined as normalize's SPELL_JOINER joins them: espeak-ng reads a lone "A" as the
+# article, "A-P-I" as three letters.
+_LETTER_JOINER = "-"
+_NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+)  # fmt: skip
+_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,7 @@ class Entry:
     say: str | None
     ipa: str | None
     exact_case: bool
+    kind: str | None = None  # "spelled", "word" or "expanded", where the lexicon says
 
     def spoken(self, *, allow_ipa: bool = True) -> str | None:
         """What replaces the word, or None where this engine must fall back to the rules."""
@@ -100,6 +123,11 @@ class Lexicon:
         except tomllib.TOMLDecodeError as e:
             raise StudioError(f"{path}: not valid TOML ({_one_line(str(e))})") from None
         return cls(_parse(data, path))
+
+    @classmethod
+    def builtin(cls) -> Lexicon:
+        """studio's shipped lexicon for AI, ML and software writing (read once per process)."""
+        return _builtin()
 
     @classmethod
     def merge(cls, *lexicons: Lexicon) -> Lexicon:
@@ -155,7 +183,9 @@ class Lexicon:
         options = "|".join(
             re.escape(e.word) if e.exact_case else f"(?i:{re.escape(e.word)})" for e in entries
         )
-        return re.compile(rf"(?<!\w)(?:{options})(?!\w)")
+        # A key ending in a letter also matches before digits ("Qwen" in "Qwen2.5"); one ending in
+        # a digit does not ("o1" is not in "o10").
+        return re.compile(rf"(?<!\w)(?:{options})(?![^\W\d]|(?<=\d)\d)")
 
 
 def unmask(text: str, spoken: tuple[str, ...]) -> str:
@@ -166,6 +196,32 @@ def unmask(text: str, spoken: tuple[str, ...]) -> str:
         return spoken[index] if index < len(spoken) else ""
 
     return PLACEHOLDER_RE.sub(restore, text)
+
+
+@cache
+def _builtin() -> Lexicon:
+    source = resources.files("studio.speech").joinpath(BUILTIN_FILE)
+    with resources.as_file(source) as path:
+        return Lexicon.load(path)
+
+
+def spell(word: str) -> str:
+    """How a spelled entry is said: GGUF -> G-G-U-F, fp16 -> F-P sixteen, GPUs -> G-P-U's."""
+    plural = len(word) > 2 and word.endswith("s") and word[:-1].isupper()
+    parts: list[str] = []
+    for run in re.findall(r"[A-Za-z]+|\d+", word[:-1] if plural else word):
+        parts.append(_number_words(int(run)) if run.isdigit() else _LETTER_JOINER.join(run.upper()))
+    return " ".join(parts) + ("'s" if plural else "")
+
+
+def _number_words(n: int) -> str:
+    """Small numbers in words; hand-written because the lexicon must not import the rules."""
+    if n < 20:
+        return _NUMBER_WORDS[n]
+    if n < 100:
+        tens, ones = divmod(n, 10)
+        return _TENS[tens] + (f"-{_NUMBER_WORDS[ones]}" if ones else "")
+    raise ValueError(f"{n}: spell numbers above 99 with `say`")
 
 
 def _parse(data: dict[str, object], path: Path) -> list[Entry]:
@@ -189,11 +245,19 @@ def _entry(word: str, value: object, path: Path) -> Entry:
     unknown = sorted(set(value) - _ENTRY_KEYS)
     if unknown:
         raise StudioError(f"{where}: unknown key {unknown[0]!r}; use say, ipa or case")
-    for key in ("say", "ipa", "case"):
+    for key in ("say", "ipa", "case", "kind"):
         if key in value and not isinstance(value[key], str):
             raise StudioError(f"{where}: {key} must be a string")
+    kind: str | None = value.get("kind")
+    if kind is not None and kind not in KINDS:
+        raise StudioError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
     say: str | None = value.get("say") or None
     ipa: str | None = value.get("ipa") or None
+    if kind == "spelled" and say is None and ipa is None:
+        try:
+            say = spell(word)
+        except ValueError as error:
+            raise StudioError(f"{where}: {error}") from None
     if say is None and ipa is None:
         raise StudioError(f"{where}: needs say or ipa")
     if say is not None and re.search(r"\d", say):
@@ -207,7 +271,8 @@ def _entry(word: str, value: object, path: Path) -> Entry:
         exact_case = case == "exact"
     else:
         raise StudioError(f'{where}: case must be "exact" or "any", not {case!r}')
-    return Entry(word=word, say=_one_line(say) if say else None, ipa=ipa, exact_case=exact_case)
+    say = _one_line(say) if say else None
+    return Entry(word=word, say=say, ipa=ipa, exact_case=exact_case, kind=kind)
 
 
 def _one_line(text: str) -> str:

@@ -47,16 +47,42 @@ SPELL_JOINER = "-"
 _EMPTY = Lexicon.empty()
 
 
-def normalize(text: str, lexicon: Lexicon | None = None, *, allow_ipa: bool = True) -> str:
+def normalize(
+    text: str,
+    lexicon: Lexicon | None = None,
+    *,
+    allow_ipa: bool = True,
+    read_timestamps: bool = False,
+) -> str:
     """The spoken form of one sentence; lexicon entries win over every rule.
 
     With `allow_ipa=False` (engines without phoneme input) IPA-only entries are ignored.
+    Bracketed transcript timestamps ("Ada [00:02:01]: ...") are dropped unless `read_timestamps`.
     """
     text = _clean_characters(text)
     text, spoken = (lexicon or _EMPTY).mask(text, allow_ipa=allow_ipa)
+    text = TIMESTAMP.sub(_read_timestamp if read_timestamps else "", text)
     for pattern, replace in RULES:
         text = pattern.sub(replace, text)
-    return unmask(_tidy(text), spoken)
+    text = unmask(_tidy(text), spoken)
+    return SPELLED_WITH_INNER_A.sub(_letters_as_ipa, text) if allow_ipa else text
+
+
+# espeak-ng reads an "A" inside a hyphen-spelled run as the article: "G-A-N" is "G uh N". Voices
+# that take phonemes get such runs as the letters' own names, as espeak-ng says each alone.
+LETTER_IPA = {
+    "A": "eɪ", "B": "biː", "C": "siː", "D": "diː", "E": "iː", "F": "ɛf", "G": "dʒiː", "H": "eɪtʃ",
+    "I": "aɪ", "J": "dʒeɪ", "K": "keɪ", "L": "ɛl", "M": "ɛm", "N": "ɛn", "O": "oʊ", "P": "piː",
+    "Q": "kjuː", "R": "ɑːɹ", "S": "ɛs", "T": "tiː", "U": "juː", "V": "viː", "W": "dʌbəljuː",
+    "X": "ɛks", "Y": "waɪ", "Z": "ziː",
+}  # fmt: skip
+SPELLED_WITH_INNER_A = re.compile(r"(?<![\w-])[A-Z](?:-[A-Z])*-A(?:-[A-Z])+(?P<s>'s)?(?![\w-])")
+
+
+def _letters_as_ipa(m: re.Match[str]) -> str:
+    letters = [LETTER_IPA[c] for c in m.group(0).removesuffix("'s") if c.isalpha()]
+    stressed = "ˌ".join(["", *letters[:-1]]) + "ˈ" + letters[-1]
+    return f"[[{stressed}{'z' if m['s'] else ''}]]"
 
 
 # --- Words for numbers ---------------------------------------------------------------------------
@@ -151,14 +177,40 @@ _CHARACTERS = str.maketrans(
 )  # fmt: skip
 
 
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺"
+_SUPERSCRIPT_RUN = re.compile(rf"(?<=[\w)])[{_SUPERSCRIPTS}]+")
+# Trade marks are typography, not words: NFKC would turn "™" into "TM", which is then spelled.
+_DECORATIONS = str.maketrans({"™": "", "®": "", "℠": ""})
+
+
+def _superscript(m: re.Match[str]) -> str:
+    """10⁻⁴ -> 10^-4; a lone ² or ³ stays for the table ("m²" is "m squared")."""
+    run = m.group(0)
+    if run in ("²", "³"):
+        return run
+    plain = unicodedata.normalize("NFKC", run).replace("⁻", "-").replace("⁺", "+")
+    return "^" + plain
+
+
+def _enclosed_number(m: re.Match[str]) -> str:
+    """❹, ⓷, ⓫: circled digits that NFKC leaves alone are still numbers."""
+    value = unicodedata.numeric(m.group(0), None)
+    if value is None or value != int(value):
+        return m.group(0)
+    return f" {int(value)} "
+
+
 def _clean_characters(text: str) -> str:
     """Typographic characters to plain ones; markup residue out. Nothing here changes a word."""
     text = PLACEHOLDER_RE.sub("", text)  # private-use characters are the lexicon's placeholders
+    text = _SUPERSCRIPT_RUN.sub(_superscript, text.translate(_DECORATIONS))
     # NFKC after our table: it would turn "½" into "1⁄2" and "²" into "2", losing the meaning.
     text = unicodedata.normalize("NFKC", text.translate(_CHARACTERS))
+    # Left after NFKC: dingbat and double-circled digits (❹ ⓷), which have no decomposition.
+    text = re.sub(r"[\u2460-\u24ff\u2776-\u2793\u3251-\u32bf]", _enclosed_number, text)
     text = text.replace("⁄", "/")
     text = re.sub(r"</?[A-Za-z][^<>]*>|\[\^?\d+\]|\*\*|__|`", "", text)  # tags, [^1], **, __, `
-    text = re.sub(r"(?<=\d)\s?–\s?(?=[$€£¥]?\d)", "-", text)  # 10–20: an en dash range
+    text = re.sub(rf"(?<=\d)\s?–\s?(?={CURRENCY}?\d)", "-", text)  # 10–20: an en dash range
     text = re.sub(r"(?<=[A-Za-z])–(?=[A-Za-z])", "-", text)  # Michelson–Morley: a hyphen
     return re.sub(r"\.\s\.\s\.", "...", text)
 
@@ -285,8 +337,26 @@ def _version(m: re.Match[str]) -> str:
 
 
 def _model_name(m: re.Match[str]) -> str:
-    """GPT-4o-mini -> GPT 4o mini: hyphens in a name with digits are not minus signs or ranges."""
-    return m.group(0).replace("-", " ") if re.search(r"\d", m.group(0)) else m.group(0)
+    """GPT-4o-mini -> GPT 4o mini: hyphens in a name with digits are not minus signs or ranges.
+
+    In such a name "9b" is a size (gemma-2-9b-it), and the tails -it, -hf, -fp16 are spelled.
+    """
+    if not re.search(r"\d", m.group(0)):
+        return m.group(0)
+    first, *rest = m.group(0).split("-")
+    return " ".join([first, *(_name_part(part) for part in rest)])
+
+
+_NAME_TAILS = {"it": "I-T", "hf": "H-F", "fp": "F-P", "bf": "B-F"}
+
+
+def _name_part(part: str) -> str:
+    if re.fullmatch(r"\d+(?:\.\d+)?b", part):
+        return part[:-1] + "B"
+    tail = re.fullmatch(r"(it|hf|fp|bf)(\d*)", part)
+    if tail:
+        return f"{_NAME_TAILS[tail[1]]} {tail[2]}".strip()
+    return part
 
 
 _QUALIFIERS = {
@@ -299,7 +369,17 @@ _CURRENCIES = {  # symbol: one, many, one hundredth, hundredths
     "€": ("euro", "euros", "cent", "cents"),
     "£": ("pound", "pounds", "penny", "pence"),
     "¥": ("yen", "yen", "", ""),
+    "₹": ("rupee", "rupees", "paisa", "paise"),
+    "₩": ("won", "won", "", ""),
+    "₽": ("ruble", "rubles", "kopek", "kopeks"),
+    "₺": ("lira", "lira", "kurus", "kurus"),
+    "₪": ("shekel", "shekels", "agora", "agorot"),
+    "₫": ("dong", "dong", "", ""),
+    "₦": ("naira", "naira", "kobo", "kobo"),
+    "₱": ("peso", "pesos", "centavo", "centavos"),
+    "฿": ("baht", "baht", "satang", "satang"),
 }
+CURRENCY = "[" + "".join(_CURRENCIES) + "]"
 _MAGNITUDES = {
     "K": "thousand", "k": "thousand", "M": "million", "m": "million", "mn": "million",
     "B": "billion", "b": "billion", "bn": "billion", "T": "trillion", "tn": "trillion",
@@ -356,6 +436,30 @@ def _money(m: re.Match[str]) -> str:
 
 def _percent(m: re.Match[str]) -> str:
     return _amount_range(m["a"], m["b"], "percent")
+
+
+def _per_mille(m: re.Match[str]) -> str:
+    return _amount_range(m["a"], m["b"], "per mille" if m["sign"] == "‰" else "per ten thousand")
+
+
+# European amounts: a decimal comma with two digits after it, dots (or nothing) between thousands.
+DECIMAL_COMMA = (
+    r"(?P<cur>" + CURRENCY + r")(?P<whole>\d{1,3}(?:\.\d{3})+|\d+),(?P<cents>\d{2})(?!\d|,\d)"
+)
+EURO_AFTER = (
+    r"(?<![\w.,])(?P<a>\d{1,3}(?:[.\s]\d{3})+(?:,\d{2})?|\d+(?:[.,]\d{2})?)\s?"
+    r"(?P<cur>[€₹₩₽₺₪₫₦₱฿])(?!\w)"
+)
+
+
+def _currency_first(m: re.Match[str]) -> str:
+    """5,50 € -> €5.50, 1.234 € -> €1234: where the sign follows, separators are European."""
+    amount = m["a"]
+    whole, comma, cents = amount.partition(",")
+    if not comma and re.fullmatch(r"\d+\.\d{2}", amount):
+        whole, cents = amount.split(".")
+    whole = re.sub(r"[.\s]", "", whole)
+    return f"{m['cur']}{whole}.{cents}" if cents else f"{m['cur']}{whole}"
 
 
 _SLASH_IDIOMS = {"24/7": "twenty-four seven", "50/50": "fifty-fifty", "9/11": "nine eleven"}
@@ -431,6 +535,7 @@ _UNITS = {  # symbol: singular, plural
     "px": ("pixel", "pixels"),
 }  # fmt: skip
 _UNIT_NAMES = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
+UNIT_NAMES = frozenset(_UNITS)  # unit symbols the rules read after an amount (GB, ms, kHz)
 
 
 def _unit(m: re.Match[str]) -> str:
@@ -497,7 +602,14 @@ _SYMBOLS = {
     "×": " times ", "÷": " divided by ", "^": " to the power of ", "%": " percent ",
     "$": " dollars ", "€": " euros ", "£": " pounds ", "¥": " yen ", "°": " degrees ",
     "§": " section ", "©": " copyright ", "<": " less than ", ">": " greater than ",
-    "|": ", ", "•": ", ", "·": ", ",
+    "|": ", ", "•": ", ", "·": ", ", "≥": " greater than or equal to ",
+    "≤": " less than or equal to ", "‰": " per mille ", "‱": " per ten thousand ",
+    "∞": " infinity ",
+    "√": " square root of ", "∑": " sum ", "∏": " product ", "∫": " integral ", "∂": " partial ",
+    "∇": " nabla ", "∈": " in ", "∉": " not in ", "⊂": " subset of ", "⊆": " subset of ",
+    "∀": " for all ", "∃": " there exists ", "¬": " not ", "∧": " and ", "∨": " or ",
+    "⇒": " implies ", "⟹": " implies ", "⇔": " if and only if ", "≡": " is equivalent to ",
+    "∝": " is proportional to ", "⟶": " to ", "↑": " up ", "↓": " down ", "¢": " cents ",
     "α": " alpha ", "β": " beta ", "γ": " gamma ", "δ": " delta ", "Δ": " delta ",
     "ε": " epsilon ", "θ": " theta ", "λ": " lambda ", "μ": " mu ", "π": " pi ",
     "σ": " sigma ", "Σ": " sigma ", "τ": " tau ", "φ": " phi ", "ω": " omega ", "Ω": " omega ",
@@ -573,6 +685,121 @@ def _ellipsis(m: re.Match[str]) -> str:
     return "." if _ends_sentence(m) else ", "
 
 
+# --- Notation: transcripts, phone numbers, science, files, handles --------------------------------
+
+# "[00:02:01]" or "(1:02:03)" in a transcript: where the recording was, not something to read.
+TIMESTAMP = re.compile(
+    r"\s?[\[(]\s*(?:(?P<h>\d{1,2}):)?(?P<m>[0-5]?\d):(?P<s>[0-5]\d)(?:\.\d+)?\s*[\])]"
+)
+
+
+def _read_timestamp(m: re.Match[str]) -> str:
+    """[01:02:03] -> "at one hour two minutes three seconds" (for shows that keep them)."""
+    parts = [(int(m["h"] or 0), "hour"), (int(m["m"]), "minute"), (int(m["s"]), "second")]
+    said = [f"{cardinal(n)} {unit}{'' if n == 1 else 's'}" for n, unit in parts if n]
+    return f", at {' '.join(said) or 'zero seconds'},"
+
+
+def _phone(m: re.Match[str]) -> str:
+    """555-1234 -> five five five, one two three four; but 500-1000 (both round) is a range."""
+    groups = [m[g] for g in ("area", "area2", "x", "y") if m[g]]
+    if not (m["cc"] or len(groups) > 2) and m["x"].endswith("0") and m["y"].endswith("0"):
+        return m.group(0)  # "500-1000": a range, read by the range rule
+    said = ", ".join(digits(g) for g in groups)
+    return f"plus {digits(m['cc'])}, {said}" if m["cc"] else said
+
+
+def _scientific(m: re.Match[str]) -> str:
+    """3e-4 -> three times ten to the power of minus four."""
+    exponent = m["e"].replace("−", "-").lstrip("+")
+    sign = "minus " if exponent.startswith("-") else ""
+    return f"{number(m['m'])} times ten to the power of {sign}{number(exponent.lstrip('-'))}"
+
+
+_EXTENSIONS = {  # extension: how it is said after "dot"
+    "py": "pie", "ipynb": "I-P-Y-N-B", "js": "J-S", "mjs": "M-J-S", "ts": "T-S", "tsx": "T-S-X",
+    "jsx": "J-S-X", "rs": "R-S", "go": "go", "rb": "R-B", "java": "java", "kt": "K-T",
+    "cc": "C-C", "cpp": "C-P-P", "hpp": "H-P-P", "cu": "C-U", "swift": "swift",
+    "sh": "S-H", "bash": "bash", "zsh": "Z-S-H", "ps1": "P-S-one", "sql": "S-Q-L",
+    "json": "JSON", "jsonl": "JSON-L", "yaml": "YAML", "yml": "YAML", "toml": "TOML",
+    "xml": "X-M-L", "html": "H-T-M-L", "css": "C-S-S", "md": "M-D", "rst": "R-S-T",
+    "txt": "text", "csv": "C-S-V", "tsv": "T-S-V", "parquet": "parquet", "lock": "lock",
+    "cfg": "config", "ini": "I-N-I", "env": "env", "log": "log", "pdf": "P-D-F",
+    "png": "P-N-G", "jpg": "J-P-G", "jpeg": "J-peg", "gif": "GIF", "svg": "S-V-G",
+    "webp": "web-P", "mp3": "M-P-three", "mp4": "M-P-four", "wav": "wave", "flac": "flac",
+    "zip": "zip", "tar": "tar", "gz": "G-Z", "tgz": "T-G-Z", "whl": "wheel", "exe": "E-X-E",
+    "dll": "D-L-L", "so": "S-O", "conf": "conf", "safetensors": "safe tensors", "gguf": "G-G-U-F",
+    "ggml": "G-G-M-L", "onnx": "onyx", "pt": "P-T", "pth": "P-T-H", "ckpt": "checkpoint",
+    "bin": "bin", "pkl": "pickle", "npy": "N-P-Y", "npz": "N-P-Z", "h5": "H-five",
+    "tflite": "T-F-lite", "mlmodel": "M-L-model", "lora": "LoRA", "docx": "doc-X",
+    "xlsx": "X-L-S-X", "pptx": "P-P-T-X", "epub": "E-pub", "dockerfile": "dockerfile",
+}  # fmt: skip
+_EXTENSION_NAMES = "|".join(sorted(_EXTENSIONS, key=len, reverse=True))
+
+
+def _file_name(m: re.Match[str]) -> str:
+    """src/model.safetensors -> src slash model dot safe tensors; "Node.js" is a name."""
+    stem, ext = m["stem"], m["ext"]
+    if (
+        ext.lower() in ("js", "ts")
+        and re.fullmatch(r"[A-Z][a-z]+|[A-Z]?\d+", stem)
+        and not m["dir"]
+    ):
+        return m.group(0)  # Node.js, Vue.js, Three.js, D3.js: product names
+    said_ext = ext if PLACEHOLDER_RE.fullmatch(ext) else _EXTENSIONS[ext.lower()]
+    return f"{_say_path(m['dir'] or '')}{stem.replace('.', ' dot ')} dot {said_ext}"
+
+
+_PATH_STARTS = {"~": "tilde", ".": "dot", "..": "dot dot", "": ""}
+
+
+def _say_path(path: str) -> str:
+    """~/models/ -> tilde slash models slash; a leading "/" is "slash"."""
+    parts = path.split("/")
+    said = [_PATH_STARTS.get(parts[0], parts[0]), *parts[1:]]
+    return " slash ".join(said).strip() + " " if path else ""
+
+
+def _folder(m: re.Match[str]) -> str:
+    return _say_path(m.group(0).rstrip("/") + "/").removesuffix(" slash ")
+
+
+def _split_words(name: str) -> str:
+    """MachineLearning -> Machine Learning; jack_dorsey -> jack dorsey; GPT4All -> GPT4 All."""
+    name = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return name.replace("_", " ")
+
+
+_SOFTWARE = (
+    "Python|Node|Java|Ruby|Perl|PHP|Rust|Go|Swift|Kotlin|Scala|Julia|TypeScript|Django|Rails|"
+    "React|Vue|Angular|Svelte|Ubuntu|Debian|Fedora|Android|iOS|iPadOS|macOS|Windows|Linux|"
+    "Kubernetes|PostgreSQL|Postgres|MySQL|Redis|Docker|CUDA|PyTorch|TensorFlow|JAX|NumPy|"
+    "pandas|Bun|Deno|Firefox|Chrome|Safari|Emacs|Vim|Neovim|Xcode|Unity|Unreal|Blender|"
+    "version|release|Version|Release"
+)
+
+
+def _software_version(m: re.Match[str]) -> str:
+    """Python 3.12 -> Python three point twelve: each part of a version is a number of its own."""
+    return f"{m['name']} {' point '.join(cardinal(int(p)) for p in m['v'].split('.'))}"
+
+
+_RELATIONS = {
+    "≈": "is approximately", "≠": "is not equal to",
+    "≥": "is greater than or equal to", ">=": "is greater than or equal to",
+    "≤": "is less than or equal to", "<=": "is less than or equal to",
+}  # fmt: skip
+
+
+def _unnamed_symbol(m: re.Match[str]) -> str:
+    """A maths or currency sign without a rule is read by its Unicode name, never dropped."""
+    char = m.group(0)
+    if unicodedata.category(char) not in ("Sm", "Sc"):
+        return " "
+    name = unicodedata.name(char, "").lower().removesuffix(" sign")
+    return f" {name} " if name else " "
+
+
 # --- The rules ------------------------------------------------------------------------------------
 
 
@@ -581,9 +808,9 @@ def _rule(pattern: str, replace: Replacement, flags: int = 0) -> Rule:
 
 
 MONEY = (
-    r"(?P<cur>[$€£¥])(?P<a>" + AMT + r")"
+    r"(?P<cur>" + CURRENCY + r")(?P<a>" + AMT + r")"
     r"(?P<mag1>(?:bn|mn|tn|[KMBTkmb])(?![A-Za-z])|\s(?:thousand|million|billion|trillion)\b)?"
-    r"(?:\s?[-–]\s?[$€£¥]?(?P<b>" + AMT + r")"
+    r"(?:\s?[-–]\s?" + CURRENCY + r"?(?P<b>" + AMT + r")"
     r"(?P<mag2>(?:bn|mn|tn|[KMBTkmb])(?![A-Za-z])|\s(?:thousand|million|billion|trillion)\b)?)?"
     r"(?P<per>(?:\s?/\s?(?:1\s?|\d+\s)?[A-Za-z]+\b)*)"
 )
@@ -593,6 +820,18 @@ RULES: list[Rule] = [
     _rule(r"(?P<user>[\w.+-]+)@(?P<host>[\w-]+(?:\.[\w-]+)+)", _email),
     _rule(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+", _url),
     _rule(rf"(?<![\w.@/-])(?:[A-Za-z0-9-]+\.)+(?i:{_TLDS})(?![\w-])(?!\.\w)(?:/[^\s\"<>]*)?", _url),
+    _rule(
+        r"(?<![\w.@/-])(?P<dir>(?:~/|\.\.?/|/)?(?:[\w-]+/)*)(?P<stem>[\w-]+(?:\.[\w-]+)*)"
+        rf"\.(?P<ext>{_EXTENSION_NAMES}|[\ue000-\uf8ff])(?![\w-])(?!\.\w)",
+        _file_name,
+    ),
+    _rule(r"(?<![\w./~])(?:~|\.\.?)/(?:[\w.-]+/)*[\w-]+/?(?![\w/])", _folder),  # ~/models
+    # Phone numbers before dates, ranges and minus signs: 555-1234 is not "555 to 1234".
+    _rule(
+        r"(?<![\w.$/-])(?:(?P<cc>\+\d{1,3})[\s.-]?)?(?:\((?P<area>\d{3})\)\s?|(?P<area2>\d{3})-)?"
+        r"(?P<x>\d{3})-(?P<y>\d{4})(?![\w-]|[.,]\d)",
+        _phone,
+    ),
     # 2. Dates and clock times while their digits, dashes and colons still mean one, and before
     #    the abbreviations, which would take the "p.m." of "9:30 p.m." for an initialism.
     _rule(r"(?<![\w.-])(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)(?![\w-])", _iso_date),
@@ -643,32 +882,53 @@ RULES: list[Rule] = [
     _rule(r"\bWWII\b", "World War Two"),
     _rule(r"\bWWI\b", "World War One"),
     _rule(r"\b(?:[A-Za-z]\.){2,}", _initialism),  # U.S., U.K., a.m. on its own
-    # 4. Versions before decimals, which would read "3.10" as "three point one zero".
+    # 4. Scientific notation and versions before decimals ("3.10" is "three point one zero").
+    _rule(rf"{START}(?P<m>{AMT})\s?[×x*]\s?10\^(?P<e>[-+−]?\d+)(?!\w|\.\d)", _scientific),
+    _rule(rf"{START}(?P<m>\d+(?:\.\d+)?)[eE](?P<e>[-+−]?\d{{1,3}})(?!\w|\.\d)", _scientific),
+    _rule(
+        rf"(?P<name>\b(?:{_SOFTWARE})\b|[\ue000-\uf8ff])\s(?P<v>\d+\.\d+)(?![\w]|\.\d)",
+        _software_version,
+    ),
     _rule(r"\bv(?P<v>\d+(?:\.\d+)*)(?![\w.]|\.\d)", _version),
     _rule(rf"{START}(?P<v>\d+(?:\.\d+){{2,}})(?![\w]|\.\d)", _version),
     # 5. Hyphens inside names with digits are spaces, before the minus and range rules see them.
+    #    GPU model numbers are read in pairs, as people say them: RTX 4090 is "forty ninety".
     _rule(
-        r"(?:(?<![\w-])[A-Za-z][A-Za-z0-9.]*|[\ue000-\uf8ff])(?:-[A-Za-z0-9.]+)+(?!\w)",
+        r"\b(?P<p>RTX|GTX|RX|GT|MX)[\s-]?(?P<n>[1-9]\d{3})(?!\d)",
+        lambda m: f"{m['p']} {year(int(m['n']))}",
+    ),
+    _rule(
+        r"(?:(?<![\w-])[A-Za-z][A-Za-z0-9.]*|[\ue000-\uf8ff][A-Za-z0-9.]*)(?:-[A-Za-z0-9.]+)+(?!\w)",
         _model_name,
     ),
     # 6. Signs that read before the amount they qualify ("~$1M" is "about one million dollars").
     _rule(
-        r"(?<![\w)\]])(?P<q>>=|<=|[~≈><≥≤])\s?(?=[$€£¥]?\.?\d)", lambda m: _QUALIFIERS[m["q"]] + " "
+        rf"(?<=[\d%])\s?(?P<q>>=|<=|[≈≥≤≠])\s?(?={CURRENCY}?-?\.?\d)",
+        lambda m: f" {_RELATIONS[m['q']]} ",
+    ),  # between two amounts: "3 ≈ 3.1" is "three is approximately three point one"
+    _rule(
+        rf"(?<![\w)\]])(?P<q>>=|<=|[~≈><≥≤])\s?(?={CURRENCY}?\.?\d)",
+        lambda m: _QUALIFIERS[m["q"]] + " ",
     ),
-    _rule(r"(?<![\w.+])(?P<q>[$€£¥]?" + AMT + r"(?:bn|[KMBTk])?)\+(?![\w+])", r"more than \g<q>"),
-    _rule(r"(?<!\d\s)(?<![\w.)\]%])-(?=[$€£¥]?\.?\d)", "minus "),
-    _rule(r"(?<![\w.)\]%+])\+(?=[$€£¥]?\.?\d)", "plus "),
+    _rule(rf"(?<![\w.+])(?P<q>{CURRENCY}?{AMT}(?:bn|[KMBTk])?)\+(?![\w+])", r"more than \g<q>"),
+    _rule(rf"(?<!\d\s)(?<![\w.)\]%])-(?={CURRENCY}?\.?\d)", "minus "),
+    _rule(rf"(?<![\w.)\]%+])\+(?={CURRENCY}?\.?\d)", "plus "),
     _rule(r"#(?=\d)", "number "),
     # 7. Money before percentages, magnitudes and slashes: "$15/M" and "$10-20M" are one amount.
-    _rule(r"(?<=[\dKMBTk])/(?=[$€£¥]\d)", " and "),  # $3/$12, a pricing pair
+    _rule(rf"(?<=[\dKMBTk])/(?={CURRENCY}\d)", " and "),  # $3/$12, a pricing pair
+    _rule(EURO_AFTER, _currency_first),  # 5,50 € -> €5.50
+    _rule(DECIMAL_COMMA, r"\g<cur>\g<whole>.\g<cents>"),  # €5,50 and €1.234,56
     _rule(MONEY, _money),
     _rule(RANGE + r"\s?%", _percent),
+    _rule(RANGE + r"\s?(?P<sign>[‰‱])", _per_mille),
     # 8. Fractions before ranges and slashes; "24/7" and "50/50" are not fractions.
     _rule(r"(?<![\w./])(?:24/7|50/50|9/11)(?![\w/])", lambda m: _SLASH_IDIOMS[m.group(0)]),
     _rule(r"(?<![\w./])(?P<w>\d+)\s(?P<n>\d+)/(?P<d>\d+)(?![\w/]|\.\d)", _mixed_fraction),
     _rule(r"(?<![\w./])(?P<n>\d+)/(?P<d>\d+)(?![\w/]|\.\d)", _fraction),
     # 9. Amounts with a letter attached (8x7B, 10x, 7B, 5ms, 1st, 1990s) before digits and
     #    letters are split apart in step 11.
+    _rule(rf"{START}(?P<a>[1-9]\d*)\s?[x×](?=[A-Z\ue000-\uf8ff])", r"\g<a> times "),  # 4xA100
+    _rule(rf"{START}(?P<a>{AMT})\s×\s(?P<b>{AMT})(?![\w×])", r"\g<a> times \g<b>"),  # 3 × 4
     _rule(rf"{START}(?P<a>{AMT})\s?[x×]\s?(?P<b>{AMT})(?P<mag>[KMBT])?(?!\w)", _dimensions),
     _rule(rf"{RANGE}(?:[x×X]|\s[x×])(?!\w)", _times),
     _rule(rf"{RANGE}(?P<mag>bn|[KMBTk])(?!\w)", _magnitude),
@@ -685,11 +945,13 @@ RULES: list[Rule] = [
     _rule(r"\bA(?=\d)", "A" + SPELL_JOINER),  # a lone "A" is read "uh"; "A-one" is the letter
     _rule(r"(?<=[A-Za-z])(?P<n>\d+(?:\.\d+)?)s\b", r" \g<n>'s"),  # H100s -> H 100's
     _rule(r"(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])", " "),
+    _rule(r"(?<=[\ue000-\uf8ff])(?=\w)", " "),  # a lexicon word before its version: Qwen2.5
     # 12. Whatever amounts are left: years by context, else numbers.
     _rule(rf"{START}(?P<n>{AMT})", _integer),
     # 13. Symbols once no digit needs them; then slashes between words.
     _rule(r"(?<=[A-Za-z])#", " sharp"),  # C#, F#
-    _rule(r"#(?=[A-Za-z])", "hashtag "),
+    _rule(r"#(?P<tag>[A-Za-z][\w]*)", lambda m: "hashtag " + _split_words(m["tag"])),
+    _rule(r"(?<![\w@])@(?P<h>[A-Za-z_]\w*)", lambda m: "at " + _split_words(m["h"])),
     _rule(r"\b(?P<site>[ru])/(?=\w)", r"\g<site> slash "),  # r/MachineLearning, u/name
     _rule(r"\bI/O\b", "I" + SPELL_JOINER + "O"),
     _rule(r"\bN/A\b", "not applicable"),
@@ -703,13 +965,13 @@ RULES: list[Rule] = [
         rf"\b(?P<name>[A-Z][a-z]+)\s(?P<r>{'|'.join(_ROMAN)})\b",
         lambda m: f"{m['name']} {cardinal(_ROMAN[m['r']])}",
     ),
-    _rule(r"\b(?P<w>[A-Z]{2,4})(?P<s>s|'s)?\b", _spell),
+    _rule(r"\b(?P<w>[A-Z]{2,4})(?P<s>s'|s|'s)?(?:\b|(?<=')(?!\w))", _spell),
     # 15. Pauses last, so "-" and "..." were free to be minus signs and ranges above.
     _rule(r"\.{3,}", _ellipsis),
     _rule(r"\s*(?:—|-{2,})\s*|\s+[-–](?=\s|$)|(?:^|(?<=\s))[-–]\s+|–", ", "),
     _rule(r"\s*[(\[{]\s*|\s*[)\]}]", ", "),
     # 16. Anything else that is not a word, a placeholder or plain punctuation is markup residue.
-    _rule(r"[^\w\s.,;:?!'\"\-\ue000-\uf8ff]|_", " "),
+    _rule(r"[^\w\s.,;:?!'\"\-\ue000-\uf8ff]|_", _unnamed_symbol),
     _rule(r"\d", lambda m: f" {_DIGITS[int(m.group())]} " if m.group().isascii() else " "),
 ]
 

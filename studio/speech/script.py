@@ -43,7 +43,12 @@ def build_script(
     pauses = pauses or Pauses()
 
     def speak(text: str) -> str:
-        return normalize(text, voicing.lexicon, allow_ipa=voicing.accepts_ipa)
+        return normalize(
+            text,
+            voicing.lexicon,
+            allow_ipa=voicing.accepts_ipa,
+            read_timestamps=speech.read_timestamps,
+        )
 
     reader = _Reader(speak, voicing.max_chars, speech, pauses, voicing.fits)
     opening = reader.opening(essay) if opening_enabled else []
@@ -83,6 +88,9 @@ class _Reader:
         self.fits = fits
         self.speech = speech
         self.pauses = pauses
+        # Sentences with nothing to say (a lone "[00:02:09]" stamp) still belong to a segment's
+        # source, so captions and the manifest account for every sentence of the essay.
+        self.unspoken: list[str] = []
 
     def opening(self, essay: Essay) -> list[Segment]:
         segments = self.sentences(_as_sentence(essay.meta.title), self.pauses.title)
@@ -110,6 +118,9 @@ class _Reader:
                 continue
             segments += self.block(block)
             index += 1
+        if self.unspoken and segments:
+            segments[-1] = _with_source(segments[-1], after=self.unspoken)
+            self.unspoken = []
         return segments
 
     def quote(self, blocks: tuple[Block, ...]) -> list[Segment]:
@@ -135,7 +146,10 @@ class _Reader:
         """One paragraph's sentences as segments: short ones merged, long ones split."""
         parts: list[tuple[str, str]] = []
         for sentence in split_sentences(text):
-            parts += fit_to_limit(sentence, self.speak, self.limit, self.fits)
+            fitted = fit_to_limit(sentence, self.speak, self.limit, self.fits)
+            if not fitted:
+                self.unspoken.append(sentence)
+            parts += fitted
         spoken = [text for _, text in parts]
         segments = []
         minimum = self.speech.min_sentence_chars
@@ -147,6 +161,9 @@ class _Reader:
         if segments:
             last = segments[-1]
             segments[-1] = Segment(_closed(last.text), last.source, pause_after_last)
+            if self.unspoken:
+                segments[0] = _with_source(segments[0], before=self.unspoken)
+                self.unspoken = []
         return segments
 
 
@@ -157,6 +174,13 @@ def _closed(spoken: str) -> str:
     if stripped[-1:] in (".", "?", "!") or stripped.endswith(('."', '?"', '!"')):
         return stripped
     return f"{stripped}."
+
+
+def _with_source(
+    segment: Segment, *, before: list[str] | None = None, after: list[str] | None = None
+) -> Segment:
+    source = " ".join([*(before or []), segment.source, *(after or [])])
+    return Segment(segment.text, source, segment.pause_after)
 
 
 def _with_pause(segment: Segment, pause: float) -> Segment:
