@@ -34,7 +34,8 @@ PIECES = st.sampled_from(
     ]
 )  # fmt: skip
 TEXTS = st.lists(PIECES, min_size=1, max_size=80).map("".join)
-SPOKEN = re.compile(r"[A-Za-z\s.,;:?!'\"-]*")  # all a voice is given: words and punctuation
+# All a voice is given: words and punctuation, and [[IPA]] for voices that read phonemes.
+SPOKEN = re.compile(r"(?:[A-Za-z\s.,;:?!'\"-]|\[\[[^\[\]]+\]\])*")
 
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
