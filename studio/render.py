@@ -24,7 +24,8 @@ from studio.files import write_text_atomic
 from studio.ingest import load_essay
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
-from studio.synthesize import CachedTakes, Progress, TakeRecord, clean, synthesize
+from studio.synthesize import Progress, synthesize
+from studio.takes import CachedTakes, TakeRecord, cleaned_records
 from studio.types import Episode, Essay, Script, Timeline
 from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
 
@@ -167,7 +168,7 @@ def render(
         return _result_from_manifest(prepared, timings)
     _ensure_writable(request.out_dir)
 
-    from studio.produce import EpisodeProducer
+    from studio.assembly import EpisodeProducer
     from studio.publish.mp3 import check_mp3_settings
 
     mark = time.perf_counter()
@@ -355,7 +356,8 @@ def audition(
     import soundfile as sf
 
     from studio.files import atomic_path
-    from studio.master import assemble, master
+    from studio.master import master
+    from studio.timeline import assemble
     from studio.types import Block, Chapter, EssayMeta
 
     settings = settings or RenderSettings()
@@ -374,7 +376,7 @@ def audition(
         raise StudioError(f"nothing to say in {text!r}")
     breath = profile.apply_breath(settings.breath)
     raw = synthesize(script, take_keys(script, engine), profile, cache_dir, device=device)
-    records = clean(raw, take_keys(script, engine, breath), TakeCache(cache_dir), breath)
+    records = cleaned_records(raw, take_keys(script, engine, breath), TakeCache(cache_dir), breath)
     takes = CachedTakes(TakeCache(cache_dir), records)
     episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
     episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)

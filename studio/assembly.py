@@ -1,5 +1,5 @@
-"""The stages after synthesis, run take by take while synthesis goes on: clean, lay out,
-analyse, master and encode. See `EpisodeProducer`."""
+"""Streamed episode assembly: the stages after synthesis, run on each take as it arrives while
+the rest are synthesized: clean, lay out, analyse, master and encode. See `EpisodeProducer`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from studio.breath import BreathSettings
 from studio.cache import TakeCache
 from studio.config import RenderSettings
-from studio.synthesize import CachedTakes, TakeRecord, clean_one
-from studio.types import Loudness, Script, Take, Timeline
+from studio.takes import TakeRecord, cleaned_record, read_take
+from studio.timeline import TimelineBuilder
+from studio.types import Loudness, Script, Timeline
 
 if TYPE_CHECKING:
-    from studio.master import MasteringPass, TimelineAnalysis, TimelineBuilder
+    from studio.master import MasteringPass, TimelineAnalysis
     from studio.publish.mp3 import Id3Tags, Mp3Writer
 
 # The gain is chosen once this share of the script's text has been synthesized and analysed, and
@@ -116,7 +117,7 @@ class EpisodeProducer(threading.Thread):
     def _produce(self) -> tuple[list[TakeRecord], Timeline]:
         # Imported here, in this thread: scipy and friends take about a second, which would
         # otherwise delay the start of the synthesis worker.
-        from studio.master import TimelineAnalysis, TimelineBuilder, next_pass_gain, solve_gain
+        from studio.master import TimelineAnalysis, next_pass_gain, solve_gain
 
         settings, segments = self.settings, self.script.segments
         analysis = TimelineAnalysis(settings.sample_rate)
@@ -127,8 +128,8 @@ class EpisodeProducer(threading.Thread):
         encoder: threading.Thread | None = None
         try:
             for index, key in enumerate(self.keys):
-                record = clean_one(self._raw_take(index), key, self.cache, self.breath)
-                for piece in layout.pieces(_read_take(self.cache, record)):
+                record = cleaned_record(self._raw_take(index), key, self.cache, self.breath)
+                for piece in layout.pieces(read_take(self.cache, record)):
                     analysis.feed(piece)
                 with self._take_analysed:
                     self._analysed.append(record)
@@ -201,7 +202,7 @@ class EpisodeProducer(threading.Thread):
         return {"target_lufs": settings.target_lufs, "peak_dbtp": settings.peak_dbtp}
 
     def _start_encode(self, analysis: TimelineAnalysis, gain_db: float) -> _EncodePass:
-        from studio.master import MasteringPass, TimelineBuilder
+        from studio.master import MasteringPass
         from studio.publish.mp3 import Mp3Writer
 
         settings = self.settings
@@ -229,7 +230,7 @@ class _EncodePass:
     def catch_up(self, records: list[TakeRecord]) -> None:
         """Feed every take in `records` not fed yet."""
         for record in records[self.taken :]:
-            for piece in self.layout.pieces(_read_take(self.cache, record)):
+            for piece in self.layout.pieces(read_take(self.cache, record)):
                 for block in self.mastering.feed(piece):
                     self.writer.write(block)
             self.taken += 1
@@ -254,7 +255,3 @@ class _EncodePass:
 
 class _Aborted(Exception):
     """Synthesis failed or was interrupted: the episode thread stops, leaving no file."""
-
-
-def _read_take(cache: TakeCache, record: TakeRecord) -> Take:
-    return CachedTakes(cache, [record])[0]

@@ -10,12 +10,12 @@ import pyloudnorm
 import pytest
 import soundfile
 
+from studio.assembly import EpisodeProducer
 from studio.breath import BreathSettings
 from studio.cache import TakeCache
 from studio.config import RenderSettings
-from studio.produce import EpisodeProducer
 from studio.publish.mp3 import Id3Tags, read_chapters
-from studio.synthesize import TakeRecord
+from studio.takes import TakeRecord
 from studio.types import Script, ScriptChapter, Segment
 from tests.signals import speech_like
 
