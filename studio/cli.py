@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from studio.config import RenderSettings
+from studio.config import RenderSettings, describe_validation_error
 from studio.errors import StudioError
 from studio.voices import DEFAULT_VOICE
 
@@ -54,9 +54,8 @@ def _user_errors() -> Iterator[None]:
         errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        errors.print(f"[bold red]error:[/] {field}: {first['msg']}", highlight=False)
+        message = describe_validation_error(error)
+        errors.print(f"[bold red]error:[/] {message}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         errors.print("interrupted: nothing half-written was left behind")
@@ -354,7 +353,7 @@ def init(
     author: Annotated[str | None, typer.Option(help="The show's author.")] = None,
 ) -> None:
     """Create a show: studio.toml, a sample essay, a starter lexicon and a cover."""
-    from studio.show import init_show
+    from studio.show.init import init_show
 
     with _user_errors():
         written = init_show(folder, title=title, author=author)
@@ -377,8 +376,8 @@ def build(
     force: Annotated[bool, typer.Option(help="Render even if outputs are up to date.")] = False,
 ) -> None:
     """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
-    from studio.show import build as build_show
-    from studio.show import load_show
+    from studio.show.build import build as build_show
+    from studio.show.config import load_show
 
     with _user_errors():
         show = load_show(config)
@@ -401,7 +400,8 @@ def build(
 @app.command()
 def feed(config: ConfigOption = Path("studio.toml")) -> None:
     """Rewrite only feed.xml (and the cover) from the episodes already built."""
-    from studio.show import feed_only, load_show
+    from studio.show.build import feed_only
+    from studio.show.config import load_show
 
     with _user_errors():
         _print_feed(feed_only(load_show(config)))
@@ -410,7 +410,7 @@ def feed(config: ConfigOption = Path("studio.toml")) -> None:
 @contextlib.contextmanager
 def _build_progress() -> Iterator[object]:
     """A live display for a build: one bar for the show, one per essay being rendered."""
-    from studio.show import BuildEvent
+    from studio.show.build import BuildEvent
 
     bar = Progress(
         SpinnerColumn(),
@@ -451,7 +451,7 @@ def _build_progress() -> Iterator[object]:
 
 
 def _print_outcome(outcome: object) -> None:
-    from studio.show import EssayOutcome
+    from studio.show.build import EssayOutcome
 
     assert isinstance(outcome, EssayOutcome)
     if outcome.status == "failed":
@@ -468,7 +468,7 @@ def _print_outcome(outcome: object) -> None:
 
 
 def _print_feed(report: object) -> None:
-    from studio.show import FeedReport
+    from studio.show.feed import FeedReport
 
     assert isinstance(report, FeedReport)
     state = "wrote" if report.changed else "unchanged"

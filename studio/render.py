@@ -11,7 +11,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from studio import __version__
 from studio.breath import BreathSettings
@@ -22,6 +22,15 @@ from studio.engines.digest import file_digest
 from studio.errors import StudioError
 from studio.files import write_text_atomic
 from studio.ingest import load_essay
+from studio.manifest import (
+    Manifest,
+    ManifestBreaths,
+    ManifestCache,
+    ManifestChapter,
+    ManifestEssay,
+    ManifestLoudness,
+    ManifestSegment,
+)
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
 from studio.synthesize import Progress, synthesize
@@ -142,19 +151,21 @@ def open_voice(
 
 
 def is_up_to_date(prepared: Prepared) -> bool:
-    manifest = prepared.outputs["manifest"]
-    try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if recorded.get("render_key") != prepared.render_key:
-        return False
-    sizes = recorded.get("sizes", {})
-    return all(
+    return _up_to_date_manifest(prepared) is not None
+
+
+def _up_to_date_manifest(prepared: Prepared) -> Manifest | None:
+    """The manifest of the outputs on disk, if they are what `prepared` would render."""
+    manifest = Manifest.read(prepared.outputs["manifest"])
+    if manifest is None or manifest.render_key != prepared.render_key:
+        return None
+    sizes = manifest.sizes
+    current = all(
         path.is_file() and path.stat().st_size == sizes.get(kind)
         for kind, path in prepared.outputs.items()
         if kind != "manifest"
     )
+    return manifest if current else None
 
 
 def render(
@@ -164,8 +175,9 @@ def render(
     cache_dir = cache_dir or default_cache_dir()
     prepared = prepare(request, cache_dir)
     timings = {"prepare": time.perf_counter() - started}
-    if not request.force and is_up_to_date(prepared):
-        return _result_from_manifest(prepared, timings)
+    manifest = None if request.force else _up_to_date_manifest(prepared)
+    if manifest is not None:
+        return _result_from_manifest(prepared, manifest, timings)
     _ensure_writable(request.out_dir)
 
     from studio.assembly import EpisodeProducer
@@ -247,82 +259,82 @@ def write_sidecars(prepared: Prepared, timeline: Timeline, records: list[TakeRec
     write_text_atomic(outputs["chapters"], chapters_json(timeline, title=prepared.essay.meta.title))
     write_text_atomic(outputs["vtt"], webvtt(timeline))
     write_text_atomic(outputs["srt"], srt(timeline))
-    manifest = build_manifest(prepared, timeline, records)
-    write_text_atomic(outputs["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False))
+    build_manifest(prepared, timeline, records).write(outputs["manifest"])
 
 
 def build_manifest(
     prepared: Prepared, episode: Episode | Timeline, records: list[TakeRecord]
-) -> dict[str, Any]:
+) -> Manifest:
     meta = prepared.essay.meta
     loudness = episode.loudness
     chapter_of = [i for i, c in enumerate(prepared.script.chapters) for _ in c.segments]
-    return {
-        "studio": __version__,
-        "render_key": prepared.render_key,
-        "essay": {
-            "title": meta.title,
-            "slug": meta.slug,
-            "author": meta.author,
-            "date": meta.date.isoformat() if meta.date else None,
-            "description": meta.description,
-        },
-        "voice": {"name": prepared.profile.name, **prepared.engine.identity()},
-        "duration": round(episode.duration, 3),
-        "loudness": {
-            "integrated_lufs": round(loudness.integrated_lufs, 2) if loudness else None,
-            "true_peak_dbtp": round(loudness.true_peak_dbtp, 2) if loudness else None,
-        },
-        "cache": {
-            "hits": sum(1 for record in records if record.cached),
-            "synthesized": sum(1 for record in records if not record.cached),
-            "retries": sum(record.attempts - 1 for record in records),
-        },
-        "breaths": {
-            "mode": prepared.breath.mode if prepared.breath.enabled else "off",
-            "found": sum(len(record.breaths) for record in records),
-            "seconds": round(
+    return Manifest(
+        studio=__version__,
+        render_key=prepared.render_key,
+        essay=ManifestEssay(
+            title=meta.title,
+            slug=meta.slug,
+            author=meta.author,
+            date=meta.date.isoformat() if meta.date else None,
+            description=meta.description,
+        ),
+        voice={"name": prepared.profile.name, **prepared.engine.identity()},
+        duration=round(episode.duration, 3),
+        loudness=ManifestLoudness(
+            integrated_lufs=round(loudness.integrated_lufs, 2) if loudness else None,
+            true_peak_dbtp=round(loudness.true_peak_dbtp, 2) if loudness else None,
+        ),
+        cache=ManifestCache(
+            hits=sum(1 for record in records if record.cached),
+            synthesized=sum(1 for record in records if not record.cached),
+            retries=sum(record.attempts - 1 for record in records),
+        ),
+        breaths=ManifestBreaths(
+            mode=prepared.breath.mode if prepared.breath.enabled else "off",
+            found=sum(len(record.breaths) for record in records),
+            seconds=round(
                 sum(b["end"] - b["start"] for record in records for b in record.breaths), 3
             ),
-        },
-        "chapters": [
-            {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)}
+        ),
+        chapters=tuple(
+            ManifestChapter(title=c.title, start=round(c.start, 3), end=round(c.end, 3))
             for c in episode.chapters
-        ],
-        "segments": [
-            {
-                "chapter": chapter_of[i],
-                "text": placement.text,
-                "source": placement.source,
-                "start": round(placement.start, 3),
-                "end": round(placement.end, 3),
-                "cached": record.cached,
-                "attempts": record.attempts,
-                **({"notes": list(record.notes)} if record.notes else {}),
-                **({"breaths": list(record.breaths)} if record.breaths else {}),
-                "key": record.key,
-            }
+        ),
+        segments=tuple(
+            ManifestSegment(
+                chapter=chapter_of[i],
+                text=placement.text,
+                source=placement.source,
+                start=round(placement.start, 3),
+                end=round(placement.end, 3),
+                cached=record.cached,
+                attempts=record.attempts,
+                notes=record.notes,
+                breaths=record.breaths,
+                key=record.key,
+            )
             for i, (placement, record) in enumerate(zip(episode.placements, records, strict=True))
-        ],
-        "sizes": {
+        ),
+        sizes={
             kind: path.stat().st_size
             for kind, path in prepared.outputs.items()
             if kind != "manifest"
         },
-    }
+    )
 
 
-def _result_from_manifest(prepared: Prepared, timings: dict[str, float]) -> RenderResult:
-    recorded = json.loads(prepared.outputs["manifest"].read_text(encoding="utf-8"))
+def _result_from_manifest(
+    prepared: Prepared, manifest: Manifest, timings: dict[str, float]
+) -> RenderResult:
     return RenderResult(
         slug=prepared.essay.meta.slug,
         outputs=prepared.outputs,
         segments=len(prepared.keys),
         synthesized=0,
         cache_hits=len(prepared.keys),
-        duration=recorded["duration"],
-        integrated_lufs=recorded["loudness"]["integrated_lufs"],
-        true_peak_dbtp=recorded["loudness"]["true_peak_dbtp"],
+        duration=manifest.duration,
+        integrated_lufs=manifest.loudness.integrated_lufs,
+        true_peak_dbtp=manifest.loudness.true_peak_dbtp,
         up_to_date=True,
         timings=timings,
     )

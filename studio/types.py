@@ -8,8 +8,10 @@ Each stage takes one of these and returns the next; none reaches into another st
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,6 +26,11 @@ class EssayMeta:
     description: str = ""
     author: str = ""
     image: str = ""
+    # All of the front matter, keys lower-cased, for the fields other stages own (a show's
+    # `episode:`, `draft:` ...). Not part of equality: the fields above are what the essay says.
+    front_matter: Mapping[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False
+    )
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from studio.breath import BreathSettings
-from studio.config import Pauses
+from studio.config import Pauses, describe_validation_error
 from studio.engines.base import Engine
 from studio.errors import StudioError
 
@@ -120,9 +120,7 @@ class VoiceProfile(BaseModel):
         try:
             BreathSettings.model_validate({**BreathSettings().model_dump(), **table})
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise ValueError(f"{field}: {first['msg']}") from None
+            raise ValueError(describe_validation_error(error)) from None
         return table
 
     @field_validator("language")
@@ -181,7 +179,7 @@ def load_profile(path: Path) -> VoiceProfile:
     try:
         return VoiceProfile(**data)
     except ValidationError as error:
-        raise StudioError(f"{path}: {_first_error(error)}") from None
+        raise StudioError(f"{path}: {describe_validation_error(error)}") from None
 
 
 def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
@@ -199,15 +197,6 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
             data[key] = resolve(data[key])
     if isinstance(data.get("clips"), list):
         data["clips"] = [resolve(c) if isinstance(c, str) else c for c in data["clips"]]
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if not field or message.startswith(f"{field}:") or ":" in message.split(" ")[0]:
-        return message
-    return f"{field}: {message}"
 
 
 def find_voice(name: str) -> VoiceProfile:
@@ -394,7 +383,7 @@ def add_voice(
     try:
         VoiceProfile(name=name, engine="xtts", model=model, language=language)
     except ValidationError as error:
-        raise StudioError(_first_error(error)) from None
+        raise StudioError(describe_validation_error(error)) from None
     if not clips:
         raise StudioError("give at least one reference clip (WAV or FLAC, 6-30 s in all)")
     total = sum(clip_seconds(clip) for clip in clips)

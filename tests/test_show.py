@@ -19,16 +19,11 @@ from PIL import Image
 from studio.cover import check_cover, make_cover
 from studio.errors import StudioError
 from studio.publish.feed import ITUNES, PODCAST, podcast_guid
-from studio.show import (
-    CONFIG_NAME,
-    GUIDS_PATH,
-    SEEDS,
-    assign_guids,
-    init_show,
-    load_show,
-    output_lock,
-    plan_episodes,
-)
+from studio.show.config import CONFIG_NAME, load_show
+from studio.show.guids import GUIDS_PATH, assign_guids
+from studio.show.init import SEEDS, init_show
+from studio.show.lock import output_lock
+from studio.show.plan import plan_episodes
 from tests.conftest import run_studio
 from tests.test_cli import assert_one_line_error
 
@@ -150,7 +145,7 @@ def test_missing_config_says_how_to_make_one(tmp_path: Path) -> None:
 
 
 def test_the_seed_config_documents_every_field() -> None:
-    from studio.show import EpisodeFields, ShowDefaults, ShowInfo
+    from studio.show.config import EpisodeFields, ShowDefaults, ShowInfo
 
     seed = (SEEDS / CONFIG_NAME).read_text(encoding="utf-8")
     for model in (ShowInfo, ShowDefaults):
@@ -241,6 +236,14 @@ def test_drafts_overrides_and_plan_errors(show_dir: Path) -> None:
     assert (
         "no episode number" in plans["essays/d.md"].error or "no date" in plans["essays/d.md"].error
     )
+
+
+def test_front_matter_keys_are_read_whatever_their_case(show_dir: Path) -> None:
+    text = "---\nTitle: Capitals\nDate: 2026-11-02\nEpisode: 3\nDraft: false\n---\n\nA line.\n"
+    (show_dir / "essays" / "a.md").write_text(text, encoding="utf-8")
+    (plan,) = plan_episodes(load_show(show_dir))
+    assert plan.error is None and plan.title == "Capitals"
+    assert plan.fields.episode == 3 and plan.fields.draft is False
 
 
 def test_a_glob_cannot_give_many_essays_one_episode_number(show_dir: Path) -> None:
