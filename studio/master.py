@@ -91,17 +91,6 @@ _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _Result = TypeVar("_Result")
 
 
-def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
-    """Integrated loudness (BS.1770-4, LUFS) and true peak (4x oversampled, dBTP).
-
-    Silence measures -inf for both.
-    """
-    return Loudness(
-        integrated_lufs=integrated_loudness(audio, sample_rate),
-        true_peak_dbtp=true_peak_dbtp(audio, sample_rate),
-    )
-
-
 def master(
     episode: Episode,
     *,

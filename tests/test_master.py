@@ -23,14 +23,24 @@ from studio.master import (
     TimelineAnalysis,
     integrated_loudness,
     master,
-    measure,
     next_pass_gain,
     solve_gain,
     true_peak_dbtp,
 )
 from studio.timeline import CHAPTER_PREROLL, TimelineBuilder, assemble, trim_silence
-from studio.types import Episode, Script, ScriptChapter, Segment, Take
+from studio.types import Episode, Loudness, Script, ScriptChapter, Segment, Take
 from tests.signals import speech_like
+
+
+def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
+    """Integrated loudness (BS.1770-4, LUFS) and true peak (4x oversampled, dBTP).
+
+    Silence measures -inf for both.
+    """
+    return Loudness(
+        integrated_lufs=integrated_loudness(audio, sample_rate),
+        true_peak_dbtp=true_peak_dbtp(audio, sample_rate),
+    )
 
 
 def reference_true_peak_dbtp(audio: np.ndarray) -> float:
