@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from studio.publish.mp3 import Id3Tags, Mp3Writer
 
 # The gain is chosen once this share of the script's text has been synthesized and analysed, and
-# encoding starts: measured on the benchmark essay, a gain from the first half lands the whole
-# episode within 0.03 LU of the one from all of it (a third: 0.12 LU, outside the tolerance).
+# encoding starts: the first half predicts the whole episode's gain well inside the loudness
+# tolerance, a third does not (benchmarks/README.md).
 SPECULATE_AT = 0.5
 
 
@@ -35,11 +35,9 @@ class EpisodeProducer(threading.Thread):
     of it (the file is replaced only by a finished encode). Nothing here holds the episode's
     audio: takes are read from the cache when needed.
 
-    The threads run at normal priority. Measured on 2 cores: at the lowest priority they get
-    only the ~0.2 core that the synthesis worker's two ONNX threads leave idle, and most of the
-    encoding waits for synthesis to end; sharing the cores evenly slows synthesis less than
-    that wait costs (41 s against 43 s for the benchmark essay), and no tail grows with the
-    episode's length.
+    The threads run at normal priority: at the lowest, they would get only what the synthesis
+    worker leaves idle and most of the encoding would wait for synthesis to end; sharing the
+    cores evenly costs synthesis less than that wait (benchmarks/README.md).
     """
 
     def __init__(

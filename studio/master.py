@@ -33,11 +33,11 @@ ENCODER_HEADROOM_DB = 0.5
 LOOKAHEAD_SECONDS = 0.005
 RELEASE_SECONDS = 0.08
 
-# Limiting takes loudness with it: synthesized speech with a 22 dB crest factor lands ~1.6 LU
-# under target with plain gain, and each extra dB of gain then buys only ~0.4 LU. So the gain is
-# found by secant steps on the estimated loudness (at most MAX_LOUDNESS_ATTEMPTS), and a mastered
-# pass that measures outside this tolerance is made once more. The tolerance is tight because MP3
-# encoding costs another ~0.4 LU.
+# Limiting takes loudness with it (synthesized speech is peaky, and past the ceiling each extra
+# dB of gain buys well under a LU), so the gain is found by secant steps on the estimated
+# loudness (at most MAX_LOUDNESS_ATTEMPTS), and a mastered pass that measures outside this
+# tolerance is made once more. The tolerance is tight because MP3 encoding costs some loudness
+# too. Figures: benchmarks/README.md.
 LOUDNESS_TOLERANCE_LU = 0.1
 MAX_LOUDNESS_ATTEMPTS = 5
 # ...but the gain never goes more than this above plain loudness normalisation. Past it the
@@ -66,9 +66,8 @@ _HIGH_PASS = (38.13547087602444, 0.5003270373238773)  # (Hz, Q)
 
 # True peak: 4x oversampling with a 49-tap Kaiser-windowed sinc (12 taps per phase, the size of
 # BS.1770-4's own 48-tap example) rather than resample_poly's default 81 taps. Its every 4th tap
-# is zero, so phase 0 is the original samples and only the three in-between phases are computed:
-# ~4x faster than resample_poly, which matters for an hour of audio. tests/test_master.py checks
-# the result against resample_poly's.
+# is zero, so phase 0 is the original samples and only the three in-between phases are computed,
+# which matters for an hour of audio. tests/test_master.py checks it against resample_poly's.
 _OVERSAMPLE = 4
 _TRUE_PEAK_FILTER = scipy.signal.firwin(49, 1 / _OVERSAMPLE, window=("kaiser", 5.0))
 _PHASE_TAPS = 12
