@@ -132,6 +132,7 @@ def test_description_over_4000_bytes_is_refused(show_dir: Path) -> None:
         load_show(show_dir)
 
 
+@pytest.mark.slow
 def test_a_broken_config_is_one_line_on_the_command_line(show_dir: Path) -> None:
     set_config(show_dir, 'email = "you@example.com"', 'email = "nobody"')
     result = run_studio("build", "--config", str(show_dir))
@@ -139,6 +140,7 @@ def test_a_broken_config_is_one_line_on_the_command_line(show_dir: Path) -> None
     assert not (show_dir / "public" / "feed.xml").exists()
 
 
+@pytest.mark.slow
 def test_missing_config_says_how_to_make_one(tmp_path: Path) -> None:
     result = run_studio("feed", cwd=tmp_path)
     assert_one_line_error(result, "studio init")
@@ -288,6 +290,7 @@ def test_guids_are_assigned_once_and_survive_retitles_and_renames(show_dir: Path
     assert guids(show_dir)["later"] not in before.values()
 
 
+@pytest.mark.slow
 def test_the_lock_keeps_a_second_build_out(show_dir: Path) -> None:
     (show_dir / "essays" / "a.md").write_text(essay("A"), encoding="utf-8")
     show = load_show(show_dir)
@@ -332,6 +335,7 @@ def up_to_date(stdout: str) -> list[str]:
     return re.findall(r"(?m)^up to date +(\S+)", stdout)
 
 
+@pytest.mark.slow
 def test_build_writes_every_episode_the_cover_and_the_feed(built: Path) -> None:
     names = sorted(p.name for p in (built / "public").iterdir())
     episode_files = [".chapters.json", ".json", ".mp3", ".srt", ".vtt"]
@@ -340,6 +344,7 @@ def test_build_writes_every_episode_the_cover_and_the_feed(built: Path) -> None:
     assert (built / "public" / "cover.png").read_bytes() == (built / "cover.png").read_bytes()
 
 
+@pytest.mark.slow
 def test_feedparser_reads_the_real_feed(built: Path) -> None:
     parsed = feedparser.parse((built / "public" / "feed.xml").read_bytes())
     assert not parsed.bozo
@@ -361,6 +366,7 @@ def test_feedparser_reads_the_real_feed(built: Path) -> None:
     assert parsed.entries[0].itunes_episode == "2"
 
 
+@pytest.mark.slow
 def test_podcastparser_reads_the_real_feed(built: Path) -> None:
     with (built / "public" / "feed.xml").open("rb") as stream:
         podcast = podcastparser.parse(f"{BASE}/feed.xml", stream)
@@ -380,6 +386,7 @@ def test_podcastparser_reads_the_real_feed(built: Path) -> None:
     assert "]]&gt; the end" in podcast["episodes"][0]["description_html"]
 
 
+@pytest.mark.slow
 def test_real_feed_tags_and_files(built: Path) -> None:
     root = etree.parse(str(built / "public" / "feed.xml")).getroot()
     channel = root.find("channel")
@@ -403,6 +410,7 @@ def test_real_feed_tags_and_files(built: Path) -> None:
         }
 
 
+@pytest.mark.slow
 def test_unchanged_rebuild_writes_nothing(built: Path) -> None:
     before = snapshot(built)
     result = run_studio("build", "--config", str(built))
@@ -413,6 +421,7 @@ def test_unchanged_rebuild_writes_nothing(built: Path) -> None:
     assert snapshot(built) == before
 
 
+@pytest.mark.slow
 def test_feed_command_rewrites_the_same_feed(built: Path, tmp_path: Path) -> None:
     folder = tmp_path / "show"
     shutil.copytree(built, folder)
@@ -423,6 +432,7 @@ def test_feed_command_rewrites_the_same_feed(built: Path, tmp_path: Path) -> Non
     assert (folder / "public" / "feed.xml").read_bytes() == original
 
 
+@pytest.mark.slow
 def test_edit_and_retitle_keep_the_guid(built: Path, tmp_path: Path) -> None:
     folder = tmp_path / "show"
     shutil.copytree(built, folder)
@@ -442,6 +452,7 @@ def test_edit_and_retitle_keep_the_guid(built: Path, tmp_path: Path) -> None:
     assert int(after.entries[0].itunes_duration) == round(MP3(mp3).info.length)
 
 
+@pytest.mark.slow
 def test_a_failing_essay_does_not_stop_the_others(built: Path, tmp_path: Path) -> None:
     folder = tmp_path / "show"
     shutil.copytree(built, folder)

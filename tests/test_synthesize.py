@@ -16,6 +16,8 @@ from studio.takes import CachedTakes, cleaned_records
 from studio.types import Script, ScriptChapter, Segment
 from studio.voices import VoiceProfile, load_profile, open_engine
 
+pytestmark = pytest.mark.slow  # synthesizes with the bundled voice in its worker process
+
 SCRIPT = Script(
     "Breath",
     (
