@@ -2,7 +2,10 @@
 
 Each stage takes one of these and returns the next; none reaches into another stage's helpers.
 
-    essay file --ingest--> Essay --speech--> Script --synthesize--> Take* --master--> Episode
+    essay file --ingest--> Essay --speech--> Script --synthesize--> Take* --timeline--> Timeline
+                                                          (mastered and encoded as it streams)
+
+The whole pipeline, and what each module owns: docs/architecture.md.
 """
 
 from __future__ import annotations
