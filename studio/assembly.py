@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from studio.breath import BreathSettings
 from studio.cache import TakeCache
 from studio.config import RenderSettings
+from studio.publish.mp3 import Id3Tags, Mp3Writer
 from studio.takes import TakeRecord, cleaned_record, read_take
 from studio.timeline import TimelineBuilder
 from studio.types import Loudness, Script, Timeline
 
 if TYPE_CHECKING:
     from studio.master import MasteringPass, TimelineAnalysis
-    from studio.publish.mp3 import Id3Tags, Mp3Writer
 
 # The gain is chosen once this share of the script's text has been synthesized and analysed, and
 # encoding starts: the first half predicts the whole episode's gain well inside the loudness
@@ -200,8 +200,7 @@ class EpisodeProducer(threading.Thread):
         return {"target_lufs": settings.target_lufs, "peak_dbtp": settings.peak_dbtp}
 
     def _start_encode(self, analysis: TimelineAnalysis, gain_db: float) -> _EncodePass:
-        from studio.master import MasteringPass
-        from studio.publish.mp3 import Mp3Writer
+        from studio.master import MasteringPass  # on this thread, as in _produce
 
         settings = self.settings
         writer = Mp3Writer(

@@ -11,16 +11,16 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from studio import __version__
+from studio.assembly import EpisodeProducer
 from studio.breath import BreathSettings
 from studio.cache import TakeCache, default_cache_dir, take_key
 from studio.config import RenderSettings
 from studio.engines.base import Engine, Limited
 from studio.engines.digest import file_digest
 from studio.errors import StudioError
-from studio.files import write_text_atomic
+from studio.files import atomic_path, write_text_atomic
 from studio.ingest import load_essay
 from studio.manifest import (
     Manifest,
@@ -31,15 +31,15 @@ from studio.manifest import (
     ManifestLoudness,
     ManifestSegment,
 )
+from studio.publish.mp3 import Id3Tags, check_mp3_settings
+from studio.publish.sidecars import chapters_json, srt, webvtt
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
 from studio.synthesize import Progress, synthesize
 from studio.takes import CachedTakes, TakeRecord, cleaned_records
-from studio.types import Episode, Essay, Script, Timeline
+from studio.timeline import assemble
+from studio.types import Block, Chapter, Episode, Essay, EssayMeta, Script, Timeline
 from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
-
-if TYPE_CHECKING:
-    from studio.publish.mp3 import Id3Tags
 
 
 @dataclass(frozen=True)
@@ -180,9 +180,6 @@ def render(
         return _result_from_manifest(prepared, manifest, timings)
     _ensure_writable(request.out_dir)
 
-    from studio.assembly import EpisodeProducer
-    from studio.publish.mp3 import check_mp3_settings
-
     mark = time.perf_counter()
     settings = request.settings
     tags = id3_tags(prepared, request)
@@ -237,8 +234,6 @@ def render(
 
 
 def id3_tags(prepared: Prepared, request: RenderRequest) -> Id3Tags:
-    from studio.publish.mp3 import Id3Tags
-
     meta = prepared.essay.meta
     return Id3Tags(
         title=meta.title,
@@ -253,8 +248,6 @@ def id3_tags(prepared: Prepared, request: RenderRequest) -> Id3Tags:
 def write_sidecars(prepared: Prepared, timeline: Timeline, records: list[TakeRecord]) -> None:
     """Chapters JSON, captions, and last the manifest, whose render key vouches for every file
     written before it (the MP3 included)."""
-    from studio.publish.sidecars import chapters_json, srt, webvtt
-
     outputs = prepared.outputs
     write_text_atomic(outputs["chapters"], chapters_json(timeline, title=prepared.essay.meta.title))
     write_text_atomic(outputs["vtt"], webvtt(timeline))
@@ -367,10 +360,8 @@ def audition(
     """Speak a phrase, normalized as in an essay, to a mastered WAV file; return what was said."""
     import soundfile as sf
 
-    from studio.files import atomic_path
+    # Deferred: master imports scipy (~1 s), which a render loads on its producer thread instead.
     from studio.master import master
-    from studio.timeline import assemble
-    from studio.types import Block, Chapter, EssayMeta
 
     settings = settings or RenderSettings()
     if not text.strip():

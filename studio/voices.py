@@ -20,17 +20,19 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from studio.breath import BreathSettings
 from studio.config import Pauses, describe_validation_error
 from studio.engines.base import Engine
+from studio.engines.bundled import BundledEngine, PiperVoiceFiles
+from studio.engines.coqui import CoquiEngine, downloaded_model_dir, is_model_name
+from studio.engines.guard import GuardSettings, frame_levels, sounding_seconds
+from studio.engines.xtts import MIN_REFERENCE_SECONDS, Sampling, XttsEngine, clip_seconds
 from studio.errors import StudioError
-
-if TYPE_CHECKING:
-    from studio.engines.guard import GuardSettings
+from studio.files import write_text_atomic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -158,8 +160,6 @@ class VoiceProfile(BaseModel):
 
     @property
     def guard_settings(self) -> GuardSettings:
-        from studio.engines.guard import GuardSettings
-
         return GuardSettings(chars_per_second=self.chars_per_second, max_attempts=self.max_attempts)
 
 
@@ -184,7 +184,6 @@ def load_profile(path: Path) -> VoiceProfile:
 
 def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
     """Paths in a profile are relative to its folder; `~` is the user's home."""
-    from studio.engines.coqui import is_model_name
 
     def resolve(value: str) -> str:
         return str((folder / Path(value).expanduser()).resolve())
@@ -216,8 +215,6 @@ def known_voices() -> list[str]:
 
 def model_folder(profile: VoiceProfile) -> Path:
     """The XTTS folder a profile names (a Coqui model name: where Coqui downloads it)."""
-    from studio.engines.coqui import downloaded_model_dir, is_model_name
-
     model = profile.model or XTTS_V2
     return downloaded_model_dir(model) if is_model_name(model) else Path(model)
 
@@ -231,8 +228,6 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
     if profile.engine == "xtts":
         return _open_xtts(profile, work_dir, device)
     if profile.engine == "coqui":
-        from studio.engines.coqui import CoquiEngine
-
         assert profile.model is not None
         return CoquiEngine(
             profile.model,
@@ -244,8 +239,6 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
             device=device,
             work_dir=work_dir,
         )
-    from studio.engines.bundled import BundledEngine, PiperVoiceFiles
-
     files = None
     if profile.model is not None:
         model = Path(profile.model)
@@ -262,9 +255,6 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
 
 
 def _open_xtts(profile: VoiceProfile, work_dir: Path, device: str | None) -> Engine:
-    from studio.engines.coqui import is_model_name
-    from studio.engines.xtts import Sampling, XttsEngine
-
     folder = model_folder(profile)
     model = profile.model or XTTS_V2
     if is_model_name(model) and not folder.is_dir():
@@ -310,9 +300,6 @@ def calibrate_rate(profile: VoiceProfile, work_dir: Path, *, device: str | None 
 
 def measure_rate(engine: Engine) -> float | None:
     """Characters per second of sound over the calibration passage (None: no sound at all)."""
-    from studio.engines.guard import frame_levels, sounding_seconds
-    from studio.engines.xtts import XttsEngine
-
     chars = 0
     seconds = 0.0
     for text in CALIBRATION:
@@ -373,8 +360,6 @@ def add_voice(
     force: bool = False,
 ) -> Path:
     """Create `folder/<name>/voice.toml`, an XTTS profile cloning `clips` (copied beside it)."""
-    from studio.engines.xtts import MIN_REFERENCE_SECONDS, clip_seconds
-
     if not VOICE_NAME.match(name):
         raise StudioError(f"'{name}' can't be a voice name: use lowercase letters, digits, - and _")
     target = folder / name
@@ -400,8 +385,6 @@ def add_voice(
         for clip, clip_name in zip(clips, names, strict=True):
             shutil.copyfile(clip, target / "clips" / clip_name)
         toml = _profile_toml(name, names, model or XTTS_V2, language)
-        from studio.files import write_text_atomic
-
         write_text_atomic(target / "voice.toml", toml)
     except OSError as error:
         raise StudioError(f"cannot write voice '{name}' in {folder}: {error.strerror}") from None
@@ -409,8 +392,6 @@ def add_voice(
 
 
 def _is_name(model: str) -> bool:
-    from studio.engines.coqui import is_model_name
-
     return is_model_name(model)
 
 
