@@ -21,14 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from studio.manifest import (
-    Manifest,
-    ManifestBreaths,
-    ManifestCache,
-    ManifestChapter,
-    ManifestEssay,
-    ManifestLoudness,
-)
+from studio.manifest import Manifest
 from studio.publish.feed import Channel, Item, build_feed
 from studio.show.init import init_show
 
@@ -127,7 +120,6 @@ def feed_of(count: int) -> tuple[float, int]:
 
 def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
     """Time `studio feed` on a show of `count` tiny essays whose episodes are (fake) built."""
-
     folder = scratch / "thousand"
     init_show(folder, title="A Thousand Episodes")
     public = folder / "public"
@@ -138,20 +130,26 @@ def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
         (folder / "essays" / f"{slug}.md").write_text(
             f"---\ntitle: Essay {n}\ndate: {day}\n---\n\nParagraph {n} & more.\n", encoding="utf-8"
         )
-        manifest = Manifest(
-            studio="bench",
-            render_key="",
-            essay=ManifestEssay(
-                title=f"Essay {n}", slug=slug, author="", date=str(day), description=""
-            ),
-            voice={},
-            duration=600.5,
-            loudness=ManifestLoudness(integrated_lufs=-16.0, true_peak_dbtp=-1.5),
-            cache=ManifestCache(hits=0, synthesized=0, retries=0),
-            breaths=ManifestBreaths(mode="off", found=0, seconds=0.0),
-            chapters=(ManifestChapter(title="", start=0.0, end=600.5),),
-            segments=(),
-            sizes={},
+        manifest = Manifest.model_validate(
+            {
+                "studio": "bench",
+                "render_key": "",
+                "essay": {
+                    "title": f"Essay {n}",
+                    "slug": slug,
+                    "author": "",
+                    "date": str(day),
+                    "description": "",
+                },
+                "voice": {},
+                "duration": 600.5,
+                "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
+                "cache": {"hits": 0, "synthesized": 0, "retries": 0},
+                "breaths": {"mode": "off", "found": 0, "seconds": 0.0},
+                "chapters": [{"title": "", "start": 0.0, "end": 600.5}],
+                "segments": [],
+                "sizes": {},
+            }
         )
         manifest.write(public / f"{slug}.json")
         (public / f"{slug}.mp3").write_bytes(b"\xff\xfb" * 64)
