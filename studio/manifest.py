@@ -1,7 +1,7 @@
-"""The manifest a render writes beside its episode (`<slug>.json`): what was rendered, from what,
-and where everything sits. `render` writes it and decides from it whether an episode is up to date;
-a show's feed reads its duration and chapters. Both go through `Manifest`, so the file has one
-definition.
+"""What a render leaves on disk: its files (`output_paths`) and, last, the manifest beside them
+(`<slug>.json`): what was rendered, from what, and where everything sits. `render` writes it and
+decides from it whether an episode is up to date; a show's feed reads its duration and chapters.
+Both go through `Manifest`, so the file has one definition.
 """
 
 from __future__ import annotations
@@ -95,3 +95,14 @@ class Manifest(_Part):
             return cls.model_validate_json(path.read_bytes())
         except (OSError, ValidationError):
             return None
+
+
+def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
+    suffixes = {
+        "mp3": ".mp3",
+        "chapters": ".chapters.json",
+        "vtt": ".vtt",
+        "srt": ".srt",
+        "manifest": ".json",
+    }
+    return {kind: out_dir / f"{slug}{suffix}" for kind, suffix in suffixes.items()}

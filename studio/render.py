@@ -30,6 +30,7 @@ from studio.manifest import (
     ManifestEssay,
     ManifestLoudness,
     ManifestSegment,
+    output_paths,
 )
 from studio.publish.mp3 import Id3Tags, check_mp3_settings
 from studio.publish.sidecars import chapters_json, srt, webvtt
@@ -82,17 +83,6 @@ class Prepared:
     outputs: dict[str, Path]
     breath: BreathSettings
     raw_keys: tuple[str, ...]  # of the takes before breath cleaning
-
-
-def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
-    suffixes = {
-        "mp3": ".mp3",
-        "chapters": ".chapters.json",
-        "vtt": ".vtt",
-        "srt": ".srt",
-        "manifest": ".json",
-    }
-    return {kind: out_dir / f"{slug}{suffix}" for kind, suffix in suffixes.items()}
 
 
 def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:

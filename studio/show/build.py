@@ -129,14 +129,6 @@ def build(
     return BuildReport(ordered, feed, drafts=sum(1 for p in plans if p.draft))
 
 
-def feed_only(show: Show) -> FeedReport:
-    """Rewrite the cover and the feed from the episodes already rendered; render nothing."""
-    with output_lock(show):
-        plans = assign_guids(show, plan_episodes(show))
-        publish_cover(show)
-        return write_feed(show, plans)
-
-
 def _run_jobs(work: list[_Job], jobs: int, emit: BuildProgress) -> Iterator[EssayOutcome]:
     """Render each job, in this process or `jobs` worker processes, yielding outcomes."""
     stale = work

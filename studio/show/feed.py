@@ -1,5 +1,5 @@
 """The show's cover and feed, written from what is on disk, so the feed always describes the files
-that will be served."""
+that will be served. `studio feed` (`feed_only`) writes them without rendering anything."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 from studio.cover import check_cover
 from studio.errors import StudioError
 from studio.files import write_bytes_atomic
-from studio.manifest import Manifest
+from studio.manifest import Manifest, output_paths
 from studio.publish.feed import Channel, Item, build_feed
-from studio.render import output_paths
 from studio.show.config import Show
-from studio.show.plan import EpisodePlan
+from studio.show.guids import assign_guids
+from studio.show.lock import output_lock
+from studio.show.plan import EpisodePlan, plan_episodes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +23,14 @@ class FeedReport:
     episodes: int
     changed: bool
     missing: tuple[str, ...]  # publishable essays with no rendered episode yet
+
+
+def feed_only(show: Show) -> FeedReport:
+    """Rewrite the cover and the feed from the episodes already rendered; render nothing."""
+    with output_lock(show):
+        plans = assign_guids(show, plan_episodes(show))
+        publish_cover(show)
+        return write_feed(show, plans)
 
 
 def publish_cover(show: Show) -> Path:
