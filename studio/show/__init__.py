@@ -9,5 +9,5 @@
 - `guids`: each episode's permanent guid;
 - `lock`: one build writes into the output folder at a time;
 - `build`: every episode rendered (by `studio.render`, in this process or several), then
-- `feed`: the cover and feed.xml, written from the episodes on disk.
+- `feed`: the cover and feed.xml, written from the episodes on disk (`feed_only`: just those).
 """
