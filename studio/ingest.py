@@ -13,7 +13,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -159,7 +158,7 @@ def _meta_from_front_matter(source: str, name: str) -> EssayMeta:
         description=_front_matter_text(fields.get("description")),
         author=_front_matter_text(fields.get("author")),
         image=_front_matter_text(fields.get("image")),
-        front_matter=MappingProxyType(fields),
+        front_matter=fields,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -31,9 +30,8 @@ class EssayMeta:
     image: str = ""
     # All of the front matter, keys lower-cased, for the fields other stages own (a show's
     # `episode:`, `draft:` ...). Not part of equality: the fields above are what the essay says.
-    front_matter: Mapping[str, Any] = field(
-        default_factory=lambda: MappingProxyType({}), compare=False
-    )
+    # A plain dict, so an Essay pickles (to a worker process); read it, never change it.
+    front_matter: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
