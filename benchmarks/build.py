@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import re
 import subprocess
@@ -21,6 +20,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from studio.manifest import Manifest
+from studio.publish.feed import Channel, Item, build_feed
+from studio.show.init import init_show
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -78,7 +81,6 @@ def edit_one_paragraph(essay: Path) -> str:
 
 def feed_of(count: int) -> tuple[float, int]:
     """Time the pure feed builder on `count` synthetic episodes; return (seconds, bytes)."""
-    from studio.publish.feed import Channel, Item, build_feed
 
     base = "https://example.com/pod"
     channel = Channel(
@@ -118,8 +120,6 @@ def feed_of(count: int) -> tuple[float, int]:
 
 def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
     """Time `studio feed` on a show of `count` tiny essays whose episodes are (fake) built."""
-    from studio.show import init_show
-
     folder = scratch / "thousand"
     init_show(folder, title="A Thousand Episodes")
     public = folder / "public"
@@ -130,11 +130,28 @@ def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
         (folder / "essays" / f"{slug}.md").write_text(
             f"---\ntitle: Essay {n}\ndate: {day}\n---\n\nParagraph {n} & more.\n", encoding="utf-8"
         )
-        manifest = {
-            "duration": 600.5,
-            "chapters": [{"title": "", "start": 0.0, "end": 600.5}],
-        }
-        (public / f"{slug}.json").write_text(json.dumps(manifest), encoding="utf-8")
+        manifest = Manifest.model_validate(
+            {
+                "studio": "bench",
+                "render_key": "",
+                "essay": {
+                    "title": f"Essay {n}",
+                    "slug": slug,
+                    "author": "",
+                    "date": str(day),
+                    "description": "",
+                },
+                "voice": {},
+                "duration": 600.5,
+                "loudness": {"integrated_lufs": -16.0, "true_peak_dbtp": -1.5},
+                "cache": {"hits": 0, "synthesized": 0, "retries": 0},
+                "breaths": {"mode": "off", "found": 0, "seconds": 0.0},
+                "chapters": [{"title": "", "start": 0.0, "end": 600.5}],
+                "segments": [],
+                "sizes": {},
+            }
+        )
+        manifest.write(public / f"{slug}.json")
         (public / f"{slug}.mp3").write_bytes(b"\xff\xfb" * 64)
     (folder / "essays" / "welcome.md").unlink()
     studio("feed", "--config", str(folder), env=env)  # assigns the guids once, as a build would
@@ -159,24 +176,25 @@ def main() -> None:
         build = ["build", "--config", str(show), "--jobs", str(args.jobs)]
 
         cold = studio(*build, env=env)
-        manifests = [json.loads(p.read_text()) for p in (show / "public").glob("*.json")]
-        manifests = [m for m in manifests if "render_key" in m]
+        manifests = [Manifest.read(p) for p in (show / "public").glob("*.json")]
+        manifests = [m for m in manifests if m is not None]
         unchanged = studio(*build, env=env)
         edit_one_paragraph(essays[0])
         edited = studio(*build, env=env)
         slug = re.search(r"(?m)^slug: (.*)$", essays[0].read_text(encoding="utf-8"))
-        edited_manifest = json.loads((show / "public" / f"{slug.group(1)}.json").read_text())
+        edited_manifest = Manifest.read(show / "public" / f"{slug.group(1)}.json")
+        assert edited_manifest is not None
         feed_seconds, feed_bytes = feed_of(args.episodes)
         feed_command = feed_command_of(args.episodes, scratch, env)
 
-    minutes = sum(m["duration"] for m in manifests) / 60
-    segments = sum(len(m["segments"]) for m in manifests)
+    minutes = sum(m.duration for m in manifests) / 60
+    segments = sum(len(m.segments) for m in manifests)
     print(f"show: 3 essays, {segments} segments, {minutes:.1f} min of audio, --jobs {args.jobs}")
     print(f"cold build:                {cold:7.2f} s")
     print(f"unchanged rebuild:         {unchanged:7.2f} s   {unchanged / cold:6.1%} of cold")
     print(
         f"one-paragraph edit:        {edited:7.2f} s   {edited / cold:6.1%} of cold"
-        f"   ({edited_manifest['cache']['synthesized']} takes synthesized)"
+        f"   ({edited_manifest.cache.synthesized} takes synthesized)"
     )
     print(
         f"feed, {args.episodes} episodes (build_feed):  {feed_seconds:6.3f} s"

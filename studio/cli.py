@@ -22,12 +22,29 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from studio.config import RenderSettings
+from studio.breath import BreathSettings
+from studio.cache import default_cache_dir
+from studio.cleaning import clean_file
+from studio.clips import check_clips
+from studio.config import RenderSettings, describe_validation_error
+from studio.engines.coqui import check_device
 from studio.errors import StudioError
-from studio.voices import DEFAULT_VOICE
+from studio.show.config import load_show
+from studio.voices import (
+    DEFAULT_VOICE,
+    add_voice,
+    calibrate_rate,
+    find_voice,
+    list_voices,
+    load_profile,
+    voice_dirs,
+    voice_status,
+)
 
 if TYPE_CHECKING:
     from studio.render import RenderResult
+    from studio.show.build import BuildEvent, EssayOutcome
+    from studio.show.feed import FeedReport
 
 app = typer.Typer(
     help="Turn written essays into podcast-ready narration.",
@@ -54,9 +71,8 @@ def _user_errors() -> Iterator[None]:
         errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"])
-        errors.print(f"[bold red]error:[/] {field}: {first['msg']}", highlight=False)
+        message = describe_validation_error(error)
+        errors.print(f"[bold red]error:[/] {message}", highlight=False)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         errors.print("interrupted: nothing half-written was left behind")
@@ -75,6 +91,7 @@ def render(
     device: DeviceOption = None,
 ) -> None:
     """Render one essay to DIR/<slug>.mp3 with chapters, captions and a manifest."""
+    # Deferred, here and below: studio.render imports the whole pipeline (~0.3 s).
     from studio.render import RenderRequest
     from studio.render import render as render_essay
 
@@ -107,14 +124,12 @@ def script(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Print the spoken script without synthesizing anything."""
-    from studio.render import RenderRequest, prepare
+    from studio.render import RenderRequest, prepare  # deferred: ~0.3 s, see render()
 
     with _user_errors():
         request = RenderRequest(
             essay=essay, out_dir=Path("."), voice=voice, lexicons=tuple(lexicon or ())
         )
-        from studio.cache import default_cache_dir
-
         spoken = prepare(request, default_cache_dir()).script
     if as_json:
         payload = {
@@ -144,7 +159,7 @@ def say(
     device: DeviceOption = None,
 ) -> None:
     """Speak a phrase to a WAV file, to audition a pronunciation."""
-    from studio.render import audition
+    from studio.render import audition  # deferred: ~0.3 s, see render()
 
     with _user_errors():
         lexicons = tuple(lexicon or ())
@@ -168,17 +183,12 @@ app.add_typer(voices_app, name="voices")
 
 
 def _device(device: str | None) -> str | None:
-    from studio.engines.coqui import check_device
-
     return check_device(device)
 
 
 @voices_app.command("list")
 def voices_list() -> None:
     """Every voice --voice can name: engine, language, and whether it is ready (or why not)."""
-    from studio.cache import default_cache_dir
-    from studio.voices import list_voices
-
     with _user_errors():
         entries = list_voices(default_cache_dir())
     table = Table(box=None, pad_edge=False)
@@ -203,10 +213,6 @@ def voices_check(
     device: DeviceOption = None,
 ) -> None:
     """Check a voice's reference clips (length, sample rate, clipping, level, noise, breaths)."""
-    from studio.cache import default_cache_dir
-    from studio.clips import check_clips
-    from studio.voices import calibrate_rate, find_voice, voice_status
-
     with _user_errors():
         profile = find_voice(name)
         problems = 0
@@ -268,9 +274,6 @@ def voices_add(
     force: Annotated[bool, typer.Option(help="Replace a voice of the same name.")] = False,
 ) -> None:
     """Create an XTTS voice from clips: voices/NAME/voice.toml, with the clips copied beside it."""
-    from studio.cache import default_cache_dir
-    from studio.voices import add_voice, load_profile, voice_dirs, voice_status
-
     with _user_errors():
         target = folder or voice_dirs()[0]
         path = add_voice(name, clips, folder=target, model=model, language=language, force=force)
@@ -313,9 +316,6 @@ def clean(
     ] = 0.0,
 ) -> None:
     """Find audible breaths in a recording and lower, replace or cut them; words stay intact."""
-    from studio.breath import BreathSettings
-    from studio.cleaning import clean_file
-
     with _user_errors():
         settings = BreathSettings.model_validate({"mode": mode, "floor_cleanup": floor_cleanup})
         result = clean_file(source, output, settings, report_path=report)
@@ -354,7 +354,7 @@ def init(
     author: Annotated[str | None, typer.Option(help="The show's author.")] = None,
 ) -> None:
     """Create a show: studio.toml, a sample essay, a starter lexicon and a cover."""
-    from studio.show import init_show
+    from studio.show.init import init_show  # deferred: Pillow, for the cover (~40 ms)
 
     with _user_errors():
         written = init_show(folder, title=title, author=author)
@@ -377,8 +377,7 @@ def build(
     force: Annotated[bool, typer.Option(help="Render even if outputs are up to date.")] = False,
 ) -> None:
     """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
-    from studio.show import build as build_show
-    from studio.show import load_show
+    from studio.show.build import build as build_show  # deferred: render's ~0.3 s
 
     with _user_errors():
         show = load_show(config)
@@ -401,17 +400,15 @@ def build(
 @app.command()
 def feed(config: ConfigOption = Path("studio.toml")) -> None:
     """Rewrite only feed.xml (and the cover) from the episodes already built."""
-    from studio.show import feed_only, load_show
+    from studio.show.feed import feed_only  # deferred: ingest, lxml and Pillow (~0.25 s)
 
     with _user_errors():
         _print_feed(feed_only(load_show(config)))
 
 
 @contextlib.contextmanager
-def _build_progress() -> Iterator[object]:
+def _build_progress() -> Iterator[Callable[[BuildEvent], None]]:
     """A live display for a build: one bar for the show, one per essay being rendered."""
-    from studio.show import BuildEvent
-
     bar = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
@@ -450,10 +447,7 @@ def _build_progress() -> Iterator[object]:
         yield report
 
 
-def _print_outcome(outcome: object) -> None:
-    from studio.show import EssayOutcome
-
-    assert isinstance(outcome, EssayOutcome)
+def _print_outcome(outcome: EssayOutcome) -> None:
     if outcome.status == "failed":
         console.print(
             f"[red]failed[/]     {outcome.slug}: {outcome.error}", highlight=False, soft_wrap=True
@@ -467,10 +461,7 @@ def _print_outcome(outcome: object) -> None:
     console.print(f"[{colour}]{outcome.status:<10}[/] {outcome.slug} ({detail})", highlight=False)
 
 
-def _print_feed(report: object) -> None:
-    from studio.show import FeedReport
-
-    assert isinstance(report, FeedReport)
+def _print_feed(report: FeedReport) -> None:
     state = "wrote" if report.changed else "unchanged"
     console.print(f"{state} {report.path} ({report.episodes} episodes)", highlight=False)
     if report.missing:

@@ -8,11 +8,12 @@ and advice (worth fixing).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from studio.breath import BreathSettings, detect_breaths
 
 MIN_TOTAL_SECONDS = 6.0
 MAX_TOTAL_SECONDS = 30.0
@@ -136,70 +137,8 @@ def check_clip(path: Path) -> ClipReport:
 
 
 def count_breaths(samples: np.ndarray, sample_rate: int) -> int:
-    """Audible breaths in a clip.
-
-    Uses studio.breath's detector when it is there; otherwise a simple heuristic from the measured
-    features of breaths (see shared/reference/breaths.md): stretches of 120-900 ms below the speech
-    level but clearly above the floor, noise-like (high spectral flatness and zero-crossing rate),
-    centred between 1 and 4.5 kHz, and at least 50 ms away from voiced speech. It finds most
-    breaths in a pause, may count a long one twice, and rarely fires inside words.
-    """
-    detector = _breath_detector()
-    if detector is not None:
-        try:
-            return len(detector(samples, sample_rate))
-        except Exception:  # a detector that fails on this clip must not stop the check
-            pass
-    size, hop = int(FRAME * sample_rate), int(HOP * sample_rate)
-    frames = _frames(samples, size, hop)
-    if len(frames) < 5:
-        return 0
-    levels = _db(np.sqrt(np.mean(frames**2, axis=1)))
-    spectrum = np.abs(np.fft.rfft(frames * np.hanning(size), axis=1)) ** 2 + 1e-12
-    freqs = np.fft.rfftfreq(size, 1 / sample_rate)
-    band = (freqs >= 300) & (freqs <= min(8000, sample_rate / 2))
-    flatness = np.exp(np.mean(np.log(spectrum[:, band]), axis=1)) / np.mean(
-        spectrum[:, band], axis=1
-    )
-    centroid = (spectrum * freqs).sum(axis=1) / spectrum.sum(axis=1)
-    signs = np.signbit(frames)
-    zcr = np.mean(signs[:, 1:] != signs[:, :-1], axis=1)
-    speech = np.percentile(levels, 90)
-    noise = np.percentile(levels, 5)
-    flat_db = _db_ratio(flatness)
-    # Voiced speech is tonal and loud; a breath sits in a pause, apart from it. Unvoiced sounds
-    # inside words (/s/, /f/, /h/) look like breath but are short and hemmed in by voicing.
-    voiced = (flat_db < -20) & (levels > speech - 30)
-    margin = int(0.05 / HOP)
-    near_voice = np.convolve(voiced.astype(float), np.ones(2 * margin + 1), mode="same") > 0
-    candidate = (
-        (levels > noise + 6)
-        & (levels < speech - 6)
-        & (flat_db > -20)
-        & (zcr > 0.05)
-        & (centroid > 1000)
-        & (centroid < 4500)  # /s/ and /sh/ sit higher
-        & ~near_voice
-    )
-    count = 0
-    run = 0
-    for flag in [*candidate.tolist(), False]:
-        if flag:
-            run += 1
-            continue
-        if 0.12 <= run * HOP <= 0.9:
-            count += 1
-        run = 0
-    return count
-
-
-def _breath_detector() -> Callable[[np.ndarray, int], list] | None:
-    """studio.breath's detector (the one `studio clean` uses), if this install has it."""
-    try:
-        from studio.breath import BreathSettings, detect_breaths
-    except ImportError:  # pragma: no cover
-        return None
-    return lambda samples, rate: detect_breaths(samples, rate, BreathSettings())
+    """Audible breaths in a clip, found by the detector `studio clean` uses."""
+    return len(detect_breaths(samples, sample_rate, BreathSettings()))
 
 
 def _clipped_samples(audio: np.ndarray) -> int:
@@ -229,7 +168,3 @@ def _frames(samples: np.ndarray, size: int, hop: int) -> np.ndarray:
 
 def _db(value: np.ndarray | float) -> np.ndarray | float:
     return 20.0 * np.log10(np.maximum(value, 1e-6))
-
-
-def _db_ratio(value: np.ndarray) -> np.ndarray:
-    return 10.0 * np.log10(np.maximum(value, 1e-12))

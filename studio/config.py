@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from studio.breath import BreathSettings
 
 # Below 56 kbps libsndfile's LAME writes no Info header, so decoders cannot trim the encoder
 # delay: the decoded episode comes out ~1600 samples long and its duration is misreported.
 MP3_BITRATES_KBPS = (56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+
+
+def check_mp3_bitrate(bitrate: int) -> int:
+    """A bitrate studio can encode (CBR, with the Info header decoders need), or ValueError."""
+    if bitrate not in MP3_BITRATES_KBPS:
+        allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
+        raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
+    return bitrate
+
+
+# The render settings a show's config repeats under other names: their bounds are stated once.
+Bitrate = Annotated[
+    int,
+    AfterValidator(check_mp3_bitrate),
+    Field(description="MP3 bitrate in kbps (constant bitrate)"),
+]
+TargetLufs = Annotated[float, Field(ge=-30, le=-10, description="integrated loudness, LUFS")]
+PeakDbtp = Annotated[float, Field(ge=-6, le=0, description="true-peak ceiling, dBTP")]
 
 
 class Strict(BaseModel):
@@ -51,23 +71,24 @@ class SpeechOptions(Strict):
 class RenderSettings(Strict):
     """Everything about one render that is not the essay or the voice."""
 
-    bitrate: int = Field(96, description="MP3 bitrate in kbps (constant bitrate)")
-    target_lufs: float = Field(-16.0, ge=-30, le=-10, description="integrated loudness")
-    peak_dbtp: float = Field(-1.0, ge=-6, le=0, description="true-peak ceiling")
+    bitrate: Bitrate = 96
+    target_lufs: TargetLufs = -16.0
+    peak_dbtp: PeakDbtp = -1.0
     sample_rate: int = Field(44100, description="episode sample rate")
     pauses: Pauses = Pauses()
     speech: SpeechOptions = SpeechOptions()
     breath: BreathSettings = BreathSettings()
 
-    @field_validator("bitrate")
-    @classmethod
-    def _mp3_bitrate(cls, bitrate: int) -> int:
-        return check_mp3_bitrate(bitrate)
 
-
-def check_mp3_bitrate(bitrate: int) -> int:
-    """A bitrate studio can encode (CBR, with the Info header decoders need), or ValueError."""
-    if bitrate not in MP3_BITRATES_KBPS:
-        allowed = ", ".join(map(str, MP3_BITRATES_KBPS))
-        raise ValueError(f"{bitrate} kbps is not an MP3 bitrate; use one of {allowed}")
-    return bitrate
+def describe_validation_error(error: ValidationError) -> str:
+    """The first problem as "field.path: what is wrong", e.g. "show.owner.email: ..."; the one
+    formatter for every settings file and option studio validates."""
+    # A misspelt key also leaves its real one missing: name the misspelling, it is the cause.
+    first = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting (check its spelling and the table it is in)"
+    if not where or message.startswith(f"{where}:"):  # a model's own check names its field
+        return message
+    return f"{where}: {message}"

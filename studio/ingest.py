@@ -39,7 +39,7 @@ class _Heading:
 
 
 _Item: TypeAlias = Block | _Heading
-_Parser: TypeAlias = Callable[[str, str, int, str], Essay]
+_Parser: TypeAlias = Callable[..., Essay]
 
 
 # --- public API -------------------------------------------------------------------------------
@@ -55,22 +55,7 @@ def load_essay(path: Path, *, chapter_level: int = 2) -> Essay:
     path = Path(path)
     parse = _parser_for(path)
     text = _read_essay_text(path)
-    return parse(text, path.stem, chapter_level, str(path))
-
-
-def parse_markdown(text: str, *, slug_hint: str, chapter_level: int = 2) -> Essay:
-    """Markdown with optional YAML front matter → Essay; `slug_hint` is the fallback slug."""
-    return _parse_markdown(text, slug_hint, chapter_level, f"essay '{slug_hint}'")
-
-
-def parse_html(text: str, *, slug_hint: str, chapter_level: int = 2) -> Essay:
-    """A web page or newsletter export → Essay, ignoring page chrome, forms and footnotes."""
-    return _parse_html(text, slug_hint, chapter_level, f"essay '{slug_hint}'")
-
-
-def parse_text(text: str, *, slug_hint: str, chapter_level: int = 2) -> Essay:
-    """Plain text → Essay of one chapter; blank lines separate paragraphs."""
-    return _parse_text(text, slug_hint, chapter_level, f"essay '{slug_hint}'")
+    return parse(text, slug_hint=path.stem, chapter_level=chapter_level, name=str(path))
 
 
 def slugify(text: str) -> str:
@@ -89,11 +74,11 @@ def _parser_for(path: Path) -> _Parser:
         raise StudioError(f"{path} is a folder, not an essay; pass a .md, .html or .txt file")
     suffix = path.suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
-        return _parse_markdown
+        return parse_markdown
     if suffix in HTML_SUFFIXES:
-        return _parse_html
+        return parse_html
     if suffix in TEXT_SUFFIXES:
-        return _parse_text
+        return parse_text
     shown = f"'{path.suffix}'" if path.suffix else "(no extension)"
     raise StudioError(f"unknown essay type {shown}: use .md, .html or .txt ({path})")
 
@@ -136,7 +121,12 @@ _MARKDOWN = MarkdownIt("commonmark").enable("table").use(footnote_plugin).use(fr
 _FRONT_MATTER_KEY = re.compile(r"[A-Za-z_][\w-]*\s*:(\s|$)")
 
 
-def _parse_markdown(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
+def parse_markdown(text: str, *, slug_hint: str, chapter_level: int = 2, name: str = "") -> Essay:
+    """Markdown with optional YAML front matter → Essay.
+
+    `slug_hint` is the slug when the essay declares none; `name` is what errors call it.
+    """
+    name = name or f"essay '{slug_hint}'"
     text = carriable(text)  # before YAML, which refuses control characters
     _check_chapter_level(chapter_level)
     text = text.removeprefix("\ufeff")
@@ -181,6 +171,7 @@ def _meta_from_front_matter(source: str, name: str) -> EssayMeta:
         description=_front_matter_text(fields.get("description")),
         author=_front_matter_text(fields.get("author")),
         image=_front_matter_text(fields.get("image")),
+        front_matter=fields,
     )
 
 
@@ -371,7 +362,12 @@ _SKIPPED_ROLES = frozenset(
 _BOILERPLATE_CLASS_WORDS = frozenset({"subscribe", "subscription", "share", "button"})
 
 
-def _parse_html(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
+def parse_html(text: str, *, slug_hint: str, chapter_level: int = 2, name: str = "") -> Essay:
+    """A web page or newsletter export → Essay, ignoring page chrome, forms and footnotes.
+
+    `slug_hint` is the slug when the essay declares none; `name` is what errors call it.
+    """
+    name = name or f"essay '{slug_hint}'"
     text = carriable(text)
     _check_chapter_level(chapter_level)
     document = _html_document(text, name)
@@ -574,7 +570,12 @@ def _is_skipped(node: LexborNode) -> bool:
 _MAX_TEXT_TITLE_LENGTH = 80
 
 
-def _parse_text(text: str, slug_hint: str, chapter_level: int, name: str) -> Essay:
+def parse_text(text: str, *, slug_hint: str, chapter_level: int = 2, name: str = "") -> Essay:
+    """Plain text → Essay of one chapter; blank lines separate paragraphs.
+
+    `slug_hint` is the slug when the essay declares none; `name` is what errors call it.
+    """
+    name = name or f"essay '{slug_hint}'"
     text = carriable(text)
     _check_chapter_level(chapter_level)
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")

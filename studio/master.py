@@ -1,10 +1,10 @@
-"""Takes → Episode → mastered Episode: trim, place on one timeline, reach -16 LUFS under -1 dBTP.
+"""Mastering: bring a timeline to -16 LUFS under a -1 dBTP true-peak ceiling, and measure it.
 
-A render never holds its episode whole (an hour at 44.1 kHz is ~159 M samples, 636 MB as
-float32): `TimelineBuilder` lays it out take by take, `TimelineAnalysis` keeps 8 bytes per 32
-samples of it, `solve_gain` chooses the gain from those, and `MasteringPass` applies gain and
-limiter as the timeline streams past a second time. `assemble` and `master` do the same on an
-episode held in memory, for auditions.
+A render never holds its episode whole (an hour at 44.1 kHz is 636 MB as float32):
+`TimelineAnalysis` keeps 8 bytes per 32 samples of the timeline as it is laid out, `solve_gain`
+chooses the gain from those, and `MasteringPass` applies gain and limiter as the timeline streams
+past a second time. `master` does the same on an episode held in memory, for auditions. Loudness
+is BS.1770-4 (`LoudnessMeter`), true peak 4x oversampled (`true_peak_dbtp`).
 """
 
 from __future__ import annotations
@@ -12,22 +12,16 @@ from __future__ import annotations
 import bisect
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
-import pyloudnorm
 import scipy.ndimage
 import scipy.signal
-import soxr
 
 from studio.errors import StudioError
-from studio.types import ChapterMark, Episode, Loudness, Placement, Script, Take, Timeline
-
-# A chapter mark sits this far before its first words (at most half the pause before them), so a
-# player that jumps to the chapter lands in silence rather than mid-syllable.
-CHAPTER_PREROLL = 0.25
+from studio.types import Episode, Loudness
 
 # The limiter aims this far below the requested true peak: MP3 encoding adds a few tenths of a dB
 # of overshoot, and the published file, not the PCM, is what has to stay under the ceiling.
@@ -39,11 +33,11 @@ ENCODER_HEADROOM_DB = 0.5
 LOOKAHEAD_SECONDS = 0.005
 RELEASE_SECONDS = 0.08
 
-# Limiting takes loudness with it: synthesized speech with a 22 dB crest factor lands ~1.6 LU
-# under target with plain gain, and each extra dB of gain then buys only ~0.4 LU. So the gain is
-# found by secant steps on the estimated loudness (at most MAX_LOUDNESS_ATTEMPTS), and a mastered
-# pass that measures outside this tolerance is made once more. The tolerance is tight because MP3
-# encoding costs another ~0.4 LU.
+# Limiting takes loudness with it (synthesized speech is peaky, and past the ceiling each extra
+# dB of gain buys well under a LU), so the gain is found by secant steps on the estimated
+# loudness (at most MAX_LOUDNESS_ATTEMPTS), and a mastered pass that measures outside this
+# tolerance is made once more. The tolerance is tight because MP3 encoding costs some loudness
+# too. Figures: benchmarks/README.md.
 LOUDNESS_TOLERANCE_LU = 0.1
 MAX_LOUDNESS_ATTEMPTS = 5
 # ...but the gain never goes more than this above plain loudness normalisation. Past it the
@@ -52,7 +46,6 @@ MAX_LOUDNESS_ATTEMPTS = 5
 MAX_EXTRA_GAIN_DB = 8.0
 
 _BLOCK = 1 << 18  # samples per block in the streaming passes (~6 s at 44.1 kHz)
-_TRIM_FRAME_SECONDS = 0.005
 
 # The limiter decides its gain once per 32 samples (0.73 ms at 44.1 kHz) and ramps linearly in
 # between: fine beside its 5 ms attack, and 32x less envelope arithmetic and memory than per sample.
@@ -64,11 +57,17 @@ _GATE_SUBBLOCKS = 4
 _ABSOLUTE_GATE_LUFS = -70.0
 _RELATIVE_GATE_LU = -10.0
 
+# BS.1770-4 K-weighting: a high shelf (about +4 dB above 1.7 kHz: the head) then a high-pass
+# (about 38 Hz: the RLB curve). These analog parameters reproduce the standard's 48 kHz biquads
+# to their printed precision (the derivation libebur128 uses). Shelf: (Hz, gain dB, Q).
+_SHELF = (1681.974450955533, 3.999843853973347, 0.7071752369554196)
+_SHELF_BAND_EXPONENT = 0.4996667741545416  # the shelf's mid-band gain is high ** this
+_HIGH_PASS = (38.13547087602444, 0.5003270373238773)  # (Hz, Q)
+
 # True peak: 4x oversampling with a 49-tap Kaiser-windowed sinc (12 taps per phase, the size of
 # BS.1770-4's own 48-tap example) rather than resample_poly's default 81 taps. Its every 4th tap
-# is zero, so phase 0 is the original samples and only the three in-between phases are computed:
-# ~4x faster than resample_poly, which matters for an hour of audio. tests/test_master.py checks
-# the result against resample_poly's.
+# is zero, so phase 0 is the original samples and only the three in-between phases are computed,
+# which matters for an hour of audio. tests/test_master.py checks it against resample_poly's.
 _OVERSAMPLE = 4
 _TRUE_PEAK_FILTER = scipy.signal.firwin(49, 1 / _OVERSAMPLE, window=("kaiser", 5.0))
 _PHASE_TAPS = 12
@@ -89,76 +88,6 @@ _PHASE_MATRIX = np.array(
 )
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _Result = TypeVar("_Result")
-
-
-def trim_silence(
-    audio: np.ndarray, sample_rate: int, *, threshold_db: float = -50.0, keep: float = 0.02
-) -> np.ndarray:
-    """Return `audio` without its leading and trailing silence, as a view into `audio`.
-
-    Silence is every 5 ms frame whose RMS is more than `threshold_db` below the take's peak;
-    `keep` seconds of margin stay on both sides so soft onsets and decaying tails are not clipped.
-    An all-silent take trims to nothing.
-    """
-    audio = np.asarray(audio)
-    if audio.ndim != 1:
-        raise ValueError(f"trim_silence expects mono audio, got shape {audio.shape}")
-    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
-    if peak == 0.0:
-        return audio[:0]
-
-    frame = max(1, round(_TRIM_FRAME_SECONDS * sample_rate))
-    frame_count = -(-len(audio) // frame)
-    padded = np.zeros(frame_count * frame, dtype=np.float64)
-    padded[: len(audio)] = audio
-    frame_rms = np.sqrt(np.mean(np.square(padded.reshape(frame_count, frame)), axis=1))
-    loud = np.flatnonzero(frame_rms >= peak * 10.0 ** (threshold_db / 20.0))
-    if loud.size == 0:  # only isolated peaks, no sustained sound: keep around the loudest sample
-        loud = np.array([int(np.argmax(np.abs(audio))) // frame])
-
-    margin = round(keep * sample_rate)
-    start = max(0, int(loud[0]) * frame - margin)
-    stop = min(len(audio), (int(loud[-1]) + 1) * frame + margin)
-    return audio[start:stop]
-
-
-def assemble(
-    script: Script,
-    takes: Sequence[Take],
-    *,
-    sample_rate: int = 44100,
-    lead_in: float = 0.4,
-    tail: float = 1.0,
-) -> Episode:
-    """Place each segment's trimmed take on one timeline, with its pause after it.
-
-    `takes[i]` is the take of `script.segments[i]`. The timeline starts with `lead_in` seconds of
-    silence; the last segment's pause is replaced by `tail`. Chapter marks are contiguous: the
-    first starts at 0, each later one shortly before its first segment's speech, and the last ends
-    at the episode's end. Chapters without segments get no mark. This holds the whole episode
-    in memory, for short pieces such as auditions; a render streams (`TimelineBuilder`).
-    """
-    segments = script.segments
-    if len(takes) != len(segments):
-        raise ValueError(f"{len(takes)} takes for {len(segments)} segments: one take per segment")
-    if not segments:
-        silence = np.zeros(_samples(lead_in, sample_rate) + _samples(tail, sample_rate))
-        return Episode(silence.astype(np.float32), sample_rate, (), ())
-    builder = TimelineBuilder(script, sample_rate=sample_rate, lead_in=lead_in, tail=tail)
-    audio = np.concatenate([piece for take in takes for piece in builder.pieces(take)])
-    timeline = builder.timeline()
-    return Episode(audio, sample_rate, timeline.placements, timeline.chapters)
-
-
-def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
-    """Integrated loudness (BS.1770-4, LUFS) and true peak (4x oversampled, dBTP).
-
-    Silence measures -inf for both.
-    """
-    return Loudness(
-        integrated_lufs=integrated_loudness(audio, sample_rate),
-        true_peak_dbtp=true_peak_dbtp(audio, sample_rate),
-    )
 
 
 def master(
@@ -191,58 +120,6 @@ def master(
     return Episode(
         mastered, episode.sample_rate, episode.placements, episode.chapters, mastering.loudness
     )
-
-
-class TimelineBuilder:
-    """Lays the segments out one take at a time, for a timeline that need never be whole.
-
-    `lead_in` seconds of silence, then each take's trimmed speech at the episode rate followed by
-    its pause, the last pause replaced by `tail`.
-    """
-
-    def __init__(
-        self, script: Script, *, sample_rate: int, lead_in: float = 0.4, tail: float = 1.0
-    ) -> None:
-        self.script = script
-        self.sample_rate = sample_rate
-        self._segments = script.segments
-        self._tail = _samples(tail, sample_rate)
-        self._starts: list[int] = []
-        self._lengths: list[int] = []
-        self.length = _samples(lead_in, sample_rate)  # samples laid out so far
-
-    def pieces(self, take: Take) -> list[np.ndarray]:
-        """The next segment's samples, in order: [the lead-in,] its speech, its pause."""
-        index = len(self._starts)
-        if index >= len(self._segments):
-            raise ValueError(f"more takes than the script's {len(self._segments)} segments")
-        pieces = [np.zeros(self.length, dtype=np.float32)] if index == 0 else []
-        speech = trim_silence(take.audio, take.sample_rate)
-        length = _resampled_length(len(speech), take.sample_rate, self.sample_rate)
-        last = index == len(self._segments) - 1
-        pause = (
-            self._tail if last else _samples(self._segments[index].pause_after, self.sample_rate)
-        )
-        pieces.append(_resample(speech, take.sample_rate, self.sample_rate, length))
-        pieces.append(np.zeros(pause, dtype=np.float32))
-        self._starts.append(self.length)
-        self._lengths.append(length)
-        self.length += length + pause
-        return pieces
-
-    def timeline(self, loudness: Loudness | None = None) -> Timeline:
-        """Where everything sits, once every take is laid out."""
-        if len(self._starts) != len(self._segments):
-            raise ValueError(f"{len(self._starts)} of {len(self._segments)} takes laid out")
-        rate = self.sample_rate
-        placements = tuple(
-            Placement(start / rate, (start + length) / rate, segment.text, segment.source)
-            for segment, start, length in zip(
-                self._segments, self._starts, self._lengths, strict=True
-            )
-        )
-        chapters = _chapter_marks(self.script, self._starts, self._lengths, self.length, rate)
-        return Timeline(rate, self.length, placements, chapters, loudness)
 
 
 class TimelineAnalysis:
@@ -555,8 +432,8 @@ def _next_gain_db(tried: list[tuple[float, float]], target_lufs: float) -> float
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """BS.1770-4 integrated loudness in LUFS, streamed block by block (-inf for silence).
 
-    Uses pyloudnorm's K-weighting filters and the same gating as `Meter.integrated_loudness`,
-    which cannot be called on a whole episode: it holds several float64 copies of the signal
+    The same K-weighting and gating as pyloudnorm's `Meter.integrated_loudness`, which cannot be
+    called on a whole episode: it holds several float64 copies of the signal
     (~4 GB for an hour). The filter state carries across blocks, so the result matches. Audio
     shorter than one 400 ms gating block (a short audition) is measured as a single block, where
     pyloudnorm would refuse it.
@@ -783,64 +660,42 @@ def _padded_slice(audio: np.ndarray, start: int, stop: int) -> np.ndarray:
 
 
 def _k_weighting_sections(sample_rate: int) -> np.ndarray:
-    """pyloudnorm's K-weighting stages for this rate, as second-order sections for sosfilt."""
-    meter = pyloudnorm.Meter(sample_rate)  # K-weighting, as BS.1770-4 specifies
-    sections = []
-    for stage in meter._filters.values():
-        b = np.asarray(stage.b, dtype=np.float64) * stage.passband_gain
-        a = np.asarray(stage.a, dtype=np.float64)
-        sections.append(np.concatenate((b, a)) / a[0])
-    return np.array(sections)
+    """BS.1770-4's K-weighting at `sample_rate`, as second-order sections for sosfilt.
 
-
-def _chapter_marks(
-    script: Script, starts: list[int], lengths: list[int], total: int, sample_rate: int
-) -> tuple[ChapterMark, ...]:
-    titles: list[str] = []
-    mark_samples: list[int] = []
-    first_segment = 0
-    for chapter in script.chapters:
-        index = first_segment
-        first_segment += len(chapter.segments)
-        if not chapter.segments:
-            continue
-        if not mark_samples:
-            mark_samples.append(0)
-        else:
-            previous_end = starts[index - 1] + lengths[index - 1]
-            pause = starts[index] - previous_end
-            preroll = min(_samples(CHAPTER_PREROLL, sample_rate), pause // 2)
-            mark_samples.append(starts[index] - preroll)
-        titles.append(chapter.title)
-
-    if not mark_samples:
-        return ()
-    ends = [*mark_samples[1:], total]
-    return tuple(
-        ChapterMark(title=title, start=start / sample_rate, end=end / sample_rate)
-        for title, start, end in zip(titles, mark_samples, ends, strict=True)
-    )
-
-
-def _samples(seconds: float, sample_rate: int) -> int:
-    return max(0, round(seconds * sample_rate))
-
-
-def _resampled_length(length: int, source_rate: int, target_rate: int) -> int:
-    return (length * target_rate + source_rate // 2) // source_rate
-
-
-def _resample(audio: np.ndarray, source_rate: int, target_rate: int, length: int) -> np.ndarray:
-    """Resample to `target_rate`, fitted to exactly `length` samples.
-
-    soxr's output can differ from the rounded ideal length by one sample; the timeline was laid
-    out with the ideal lengths, so the last sample is dropped or a zero added.
+    The standard tabulates the two biquads at 48 kHz only; their analog parameters (`_SHELF`,
+    `_HIGH_PASS`) through the bilinear transform give exactly those at 48 kHz, and the same
+    curves at any other rate.
     """
-    if len(audio) == 0:
-        return np.zeros(length, dtype=np.float32)
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    if source_rate != target_rate:
-        audio = soxr.resample(audio, source_rate, target_rate, quality="HQ")
-    if len(audio) >= length:
-        return audio[:length]
-    return np.concatenate((audio, np.zeros(length - len(audio), dtype=np.float32)))
+    frequency, gain_db, q = _SHELF
+    k = math.tan(math.pi * frequency / sample_rate)
+    high = 10.0 ** (gain_db / 20.0)
+    band = high**_SHELF_BAND_EXPONENT
+    a0 = 1.0 + k / q + k * k
+    shelf = (
+        (high + band * k / q + k * k) / a0,
+        2.0 * (k * k - high) / a0,
+        (high - band * k / q + k * k) / a0,
+        1.0,
+        2.0 * (k * k - 1.0) / a0,
+        (1.0 - k / q + k * k) / a0,
+    )
+    high_pass_a0 = _high_pass_a0(sample_rate)
+    k = math.tan(math.pi * _HIGH_PASS[0] / sample_rate)
+    gain = _high_pass_a0(48000) / high_pass_a0
+    high_pass = (
+        gain,
+        -2.0 * gain,
+        gain,
+        1.0,
+        2.0 * (k * k - 1.0) / high_pass_a0,
+        (1.0 - k / _HIGH_PASS[1] + k * k) / high_pass_a0,
+    )
+    return np.array((shelf, high_pass))
+
+
+def _high_pass_a0(sample_rate: int) -> float:
+    # The standard's 48 kHz high-pass leaves b = (1, -2, 1) unnormalised, a passband gain of
+    # this a0 (+0.04 dB, which its -0.691 offset accounts for); kept the same at every rate.
+    frequency, q = _HIGH_PASS
+    k = math.tan(math.pi * frequency / sample_rate)
+    return 1.0 + k / q + k * k

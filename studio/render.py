@@ -11,25 +11,36 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from studio import __version__
+from studio.assembly import EpisodeProducer
 from studio.breath import BreathSettings
 from studio.cache import TakeCache, default_cache_dir, take_key
 from studio.config import RenderSettings
 from studio.engines.base import Engine, Limited
 from studio.engines.digest import file_digest
 from studio.errors import StudioError
-from studio.files import write_text_atomic
+from studio.files import atomic_path, write_text_atomic
 from studio.ingest import load_essay
+from studio.manifest import (
+    Manifest,
+    ManifestBreaths,
+    ManifestCache,
+    ManifestChapter,
+    ManifestEssay,
+    ManifestLoudness,
+    ManifestSegment,
+    output_paths,
+)
+from studio.publish.mp3 import Id3Tags, check_mp3_settings
+from studio.publish.sidecars import chapters_json, srt, webvtt
 from studio.speech.lexicon import Lexicon
 from studio.speech.script import Voicing, build_script
-from studio.synthesize import CachedTakes, Progress, TakeRecord, clean, synthesize
-from studio.types import Episode, Essay, Script, Timeline
+from studio.synthesize import Progress, synthesize
+from studio.takes import CachedTakes, TakeRecord, cleaned_records
+from studio.timeline import assemble
+from studio.types import Block, Chapter, Episode, Essay, EssayMeta, Script, Timeline
 from studio.voices import DEFAULT_VOICE, VoiceProfile, find_voice, open_engine
-
-if TYPE_CHECKING:
-    from studio.publish.mp3 import Id3Tags
 
 
 @dataclass(frozen=True)
@@ -72,17 +83,6 @@ class Prepared:
     outputs: dict[str, Path]
     breath: BreathSettings
     raw_keys: tuple[str, ...]  # of the takes before breath cleaning
-
-
-def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
-    suffixes = {
-        "mp3": ".mp3",
-        "chapters": ".chapters.json",
-        "vtt": ".vtt",
-        "srt": ".srt",
-        "manifest": ".json",
-    }
-    return {kind: out_dir / f"{slug}{suffix}" for kind, suffix in suffixes.items()}
 
 
 def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
@@ -148,19 +148,21 @@ def open_voice(
 
 
 def is_up_to_date(prepared: Prepared) -> bool:
-    manifest = prepared.outputs["manifest"]
-    try:
-        recorded = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if recorded.get("render_key") != prepared.render_key:
-        return False
-    sizes = recorded.get("sizes", {})
-    return all(
+    return _up_to_date_manifest(prepared) is not None
+
+
+def _up_to_date_manifest(prepared: Prepared) -> Manifest | None:
+    """The manifest of the outputs on disk, if they are what `prepared` would render."""
+    manifest = Manifest.read(prepared.outputs["manifest"])
+    if manifest is None or manifest.render_key != prepared.render_key:
+        return None
+    sizes = manifest.sizes
+    current = all(
         path.is_file() and path.stat().st_size == sizes.get(kind)
         for kind, path in prepared.outputs.items()
         if kind != "manifest"
     )
+    return manifest if current else None
 
 
 def render(
@@ -170,12 +172,10 @@ def render(
     cache_dir = cache_dir or default_cache_dir()
     prepared = prepare(request, cache_dir)
     timings = {"prepare": time.perf_counter() - started}
-    if not request.force and is_up_to_date(prepared):
-        return _result_from_manifest(prepared, timings)
+    manifest = None if request.force else _up_to_date_manifest(prepared)
+    if manifest is not None:
+        return _result_from_manifest(prepared, manifest, timings)
     _ensure_writable(request.out_dir)
-
-    from studio.produce import EpisodeProducer
-    from studio.publish.mp3 import check_mp3_settings
 
     mark = time.perf_counter()
     settings = request.settings
@@ -231,8 +231,6 @@ def render(
 
 
 def id3_tags(prepared: Prepared, request: RenderRequest) -> Id3Tags:
-    from studio.publish.mp3 import Id3Tags
-
     meta = prepared.essay.meta
     return Id3Tags(
         title=meta.title,
@@ -247,88 +245,86 @@ def id3_tags(prepared: Prepared, request: RenderRequest) -> Id3Tags:
 def write_sidecars(prepared: Prepared, timeline: Timeline, records: list[TakeRecord]) -> None:
     """Chapters JSON, captions, and last the manifest, whose render key vouches for every file
     written before it (the MP3 included)."""
-    from studio.publish.sidecars import chapters_json, srt, webvtt
-
     outputs = prepared.outputs
     write_text_atomic(outputs["chapters"], chapters_json(timeline, title=prepared.essay.meta.title))
     write_text_atomic(outputs["vtt"], webvtt(timeline))
     write_text_atomic(outputs["srt"], srt(timeline))
-    manifest = build_manifest(prepared, timeline, records)
-    write_text_atomic(outputs["manifest"], json.dumps(manifest, indent=2, ensure_ascii=False))
+    build_manifest(prepared, timeline, records).write(outputs["manifest"])
 
 
 def build_manifest(
     prepared: Prepared, episode: Episode | Timeline, records: list[TakeRecord]
-) -> dict[str, Any]:
+) -> Manifest:
     meta = prepared.essay.meta
     loudness = episode.loudness
     chapter_of = [i for i, c in enumerate(prepared.script.chapters) for _ in c.segments]
-    return {
-        "studio": __version__,
-        "render_key": prepared.render_key,
-        "essay": {
-            "title": meta.title,
-            "slug": meta.slug,
-            "author": meta.author,
-            "date": meta.date.isoformat() if meta.date else None,
-            "description": meta.description,
-        },
-        "voice": {"name": prepared.profile.name, **prepared.engine.identity()},
-        "duration": round(episode.duration, 3),
-        "loudness": {
-            "integrated_lufs": round(loudness.integrated_lufs, 2) if loudness else None,
-            "true_peak_dbtp": round(loudness.true_peak_dbtp, 2) if loudness else None,
-        },
-        "cache": {
-            "hits": sum(1 for record in records if record.cached),
-            "synthesized": sum(1 for record in records if not record.cached),
-            "retries": sum(record.attempts - 1 for record in records),
-        },
-        "breaths": {
-            "mode": prepared.breath.mode if prepared.breath.enabled else "off",
-            "found": sum(len(record.breaths) for record in records),
-            "seconds": round(
+    return Manifest(
+        studio=__version__,
+        render_key=prepared.render_key,
+        essay=ManifestEssay(
+            title=meta.title,
+            slug=meta.slug,
+            author=meta.author,
+            date=meta.date.isoformat() if meta.date else None,
+            description=meta.description,
+        ),
+        voice={"name": prepared.profile.name, **prepared.engine.identity()},
+        duration=round(episode.duration, 3),
+        loudness=ManifestLoudness(
+            integrated_lufs=round(loudness.integrated_lufs, 2) if loudness else None,
+            true_peak_dbtp=round(loudness.true_peak_dbtp, 2) if loudness else None,
+        ),
+        cache=ManifestCache(
+            hits=sum(1 for record in records if record.cached),
+            synthesized=sum(1 for record in records if not record.cached),
+            retries=sum(record.attempts - 1 for record in records),
+        ),
+        breaths=ManifestBreaths(
+            mode=prepared.breath.mode if prepared.breath.enabled else "off",
+            found=sum(len(record.breaths) for record in records),
+            seconds=round(
                 sum(b["end"] - b["start"] for record in records for b in record.breaths), 3
             ),
-        },
-        "chapters": [
-            {"title": c.title, "start": round(c.start, 3), "end": round(c.end, 3)}
+        ),
+        chapters=tuple(
+            ManifestChapter(title=c.title, start=round(c.start, 3), end=round(c.end, 3))
             for c in episode.chapters
-        ],
-        "segments": [
-            {
-                "chapter": chapter_of[i],
-                "text": placement.text,
-                "source": placement.source,
-                "start": round(placement.start, 3),
-                "end": round(placement.end, 3),
-                "cached": record.cached,
-                "attempts": record.attempts,
-                **({"notes": list(record.notes)} if record.notes else {}),
-                **({"breaths": list(record.breaths)} if record.breaths else {}),
-                "key": record.key,
-            }
+        ),
+        segments=tuple(
+            ManifestSegment(
+                chapter=chapter_of[i],
+                text=placement.text,
+                source=placement.source,
+                start=round(placement.start, 3),
+                end=round(placement.end, 3),
+                cached=record.cached,
+                attempts=record.attempts,
+                notes=record.notes,
+                breaths=record.breaths,
+                key=record.key,
+            )
             for i, (placement, record) in enumerate(zip(episode.placements, records, strict=True))
-        ],
-        "sizes": {
+        ),
+        sizes={
             kind: path.stat().st_size
             for kind, path in prepared.outputs.items()
             if kind != "manifest"
         },
-    }
+    )
 
 
-def _result_from_manifest(prepared: Prepared, timings: dict[str, float]) -> RenderResult:
-    recorded = json.loads(prepared.outputs["manifest"].read_text(encoding="utf-8"))
+def _result_from_manifest(
+    prepared: Prepared, manifest: Manifest, timings: dict[str, float]
+) -> RenderResult:
     return RenderResult(
         slug=prepared.essay.meta.slug,
         outputs=prepared.outputs,
         segments=len(prepared.keys),
         synthesized=0,
         cache_hits=len(prepared.keys),
-        duration=recorded["duration"],
-        integrated_lufs=recorded["loudness"]["integrated_lufs"],
-        true_peak_dbtp=recorded["loudness"]["true_peak_dbtp"],
+        duration=manifest.duration,
+        integrated_lufs=manifest.loudness.integrated_lufs,
+        true_peak_dbtp=manifest.loudness.true_peak_dbtp,
         up_to_date=True,
         timings=timings,
     )
@@ -361,9 +357,8 @@ def audition(
     """Speak a phrase, normalized as in an essay, to a mastered WAV file; return what was said."""
     import soundfile as sf
 
-    from studio.files import atomic_path
-    from studio.master import assemble, master
-    from studio.types import Block, Chapter, EssayMeta
+    # Deferred: master imports scipy (~1 s), which a render loads on its producer thread instead.
+    from studio.master import master
 
     settings = settings or RenderSettings()
     if not text.strip():
@@ -383,7 +378,7 @@ def audition(
         raise StudioError(f"nothing to say in {text!r}")
     breath = profile.apply_breath(settings.breath)
     raw = synthesize(script, take_keys(script, engine), profile, cache_dir, device=device)
-    records = clean(raw, take_keys(script, engine, breath), TakeCache(cache_dir), breath)
+    records = cleaned_records(raw, take_keys(script, engine, breath), TakeCache(cache_dir), breath)
     takes = CachedTakes(TakeCache(cache_dir), records)
     episode = assemble(script, takes, sample_rate=settings.sample_rate, lead_in=0.1, tail=0.2)
     episode = master(episode, target_lufs=settings.target_lufs, peak_dbtp=settings.peak_dbtp)

@@ -10,58 +10,18 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, overload
 
-from studio.breath import BreathSettings, clean_take
 from studio.cache import TakeCache
 from studio.errors import StudioError
-from studio.types import Script, Take
+from studio.takes import TakeRecord, cached_record
+from studio.types import Script
 from studio.voices import VoiceProfile, open_engine
 
 # Called after each take: (takes done, takes in all, seconds of audio so far).
 Progress = Callable[[int, int, float], None]
-
-
-@dataclass(frozen=True)
-class TakeRecord:
-    """What the manifest says about one segment's take."""
-
-    key: str
-    cached: bool
-    attempts: int = 1
-    notes: tuple[str, ...] = ()
-    breaths: tuple[dict[str, Any], ...] = ()  # BreathEvent.to_json() of each breath cleaned
-
-
-class CachedTakes(Sequence[Take]):
-    """The takes of a script, read from the cache one at a time as they are needed."""
-
-    def __init__(self, cache: TakeCache, records: Sequence[TakeRecord]) -> None:
-        self.cache = cache
-        self.records = records
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    @overload
-    def __getitem__(self, index: int) -> Take: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Take]: ...
-    def __getitem__(self, index: int | slice) -> Take | Sequence[Take]:
-        if isinstance(index, slice):
-            return CachedTakes(self.cache, self.records[index])
-        record = self.records[index]
-        stored = self.cache.get(record.key)
-        if stored is None:
-            raise StudioError(f"take {record.key[:12]} left the cache mid-render: render again")
-        return Take(stored[0], stored[1], cached=record.cached)
-
-    def __iter__(self) -> Iterator[Take]:
-        return (self[i] for i in range(len(self)))
 
 
 def synthesize(
@@ -82,7 +42,7 @@ def synthesize(
     """
     cache = TakeCache(cache_dir)
     segments = script.segments
-    records = [_cached_record(cache, key) for key in keys]
+    records = [cached_record(cache, key) for key in keys]
     cached = [cache.has(key) for key in keys]  # one look: the passes below must agree
     waiting: dict[str, list[int]] = {}  # each missing take, with every segment that speaks it
     for index, key in enumerate(keys):
@@ -134,44 +94,6 @@ def synthesize(
         if worker.is_alive():
             worker.kill()
     return records
-
-
-def clean(
-    raw: Sequence[TakeRecord], keys: Sequence[str], cache: TakeCache, breath: BreathSettings
-) -> list[TakeRecord]:
-    """The clean stage: each raw take with its breaths treated, cached under `keys[i]`.
-
-    It runs in the render's own process, not the synthesis worker (a render cleans each take as
-    it arrives, while the rest are synthesized). Raw takes stay cached too: changing the breath
-    settings re-cleans, it does not re-synthesize.
-    """
-    return [clean_one(record, key, cache, breath) for record, key in zip(raw, keys, strict=True)]
-
-
-def clean_one(record: TakeRecord, key: str, cache: TakeCache, breath: BreathSettings) -> TakeRecord:
-    """One raw take through the clean stage: its cleaned take is cached under `key`."""
-    if key == record.key:  # cleaning is off: the raw take is the take
-        return record
-    if not cache.has(key):
-        stored = cache.get(record.key)
-        if stored is None:
-            raise StudioError(f"take {record.key[:12]} left the cache mid-render: render again")
-        audio, events = clean_take(stored[0], stored[1], breath)
-        breaths = [event.to_json() for event in events]
-        meta = {"attempts": record.attempts, "notes": record.notes, "breaths": breaths}
-        cache.put(key, audio, stored[1], meta)
-    return replace(_cached_record(cache, key), cached=record.cached)
-
-
-def _cached_record(cache: TakeCache, key: str) -> TakeRecord:
-    meta = cache.meta(key)
-    return TakeRecord(
-        key,
-        cached=True,
-        attempts=int(meta.get("attempts", 1)),
-        notes=tuple(meta.get("notes", ())),
-        breaths=tuple(meta.get("breaths", ())),
-    )
 
 
 def _synthesis_worker(

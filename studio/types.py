@@ -2,14 +2,18 @@
 
 Each stage takes one of these and returns the next; none reaches into another stage's helpers.
 
-    essay file --ingest--> Essay --speech--> Script --synthesize--> Take* --master--> Episode
+    essay file --ingest--> Essay --speech--> Script --synthesize--> Take* --timeline--> Timeline
+                                                          (mastered and encoded as it streams)
+
+The whole pipeline, and what each module owns: docs/architecture.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,6 +28,10 @@ class EssayMeta:
     description: str = ""
     author: str = ""
     image: str = ""
+    # All of the front matter, keys lower-cased, for the fields other stages own (a show's
+    # `episode:`, `draft:` ...). Not part of equality: the fields above are what the essay says.
+    # A plain dict, so an Essay pickles (to a worker process); read it, never change it.
+    front_matter: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

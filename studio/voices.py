@@ -20,17 +20,19 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from studio.breath import BreathSettings
-from studio.config import Pauses
+from studio.config import Pauses, describe_validation_error
 from studio.engines.base import Engine
+from studio.engines.bundled import BundledEngine, PiperVoiceFiles
+from studio.engines.coqui import CoquiEngine, downloaded_model_dir, is_model_name
+from studio.engines.guard import GuardSettings, frame_levels, sounding_seconds
+from studio.engines.xtts import MIN_REFERENCE_SECONDS, Sampling, XttsEngine, clip_seconds
 from studio.errors import StudioError
-
-if TYPE_CHECKING:
-    from studio.engines.guard import GuardSettings
+from studio.files import write_text_atomic
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -121,9 +123,7 @@ class VoiceProfile(BaseModel):
         try:
             BreathSettings.model_validate({**BreathSettings().model_dump(), **table})
         except ValidationError as error:
-            first = error.errors()[0]
-            field = ".".join(str(part) for part in first["loc"])
-            raise ValueError(f"{field}: {first['msg']}") from None
+            raise ValueError(describe_validation_error(error)) from None
         return table
 
     @field_validator("language")
@@ -161,8 +161,6 @@ class VoiceProfile(BaseModel):
 
     @property
     def guard_settings(self) -> GuardSettings:
-        from studio.engines.guard import GuardSettings
-
         return GuardSettings(chars_per_second=self.chars_per_second, max_attempts=self.max_attempts)
 
 
@@ -182,12 +180,11 @@ def load_profile(path: Path) -> VoiceProfile:
     try:
         return VoiceProfile(**data)
     except ValidationError as error:
-        raise StudioError(f"{path}: {_first_error(error)}") from None
+        raise StudioError(f"{path}: {describe_validation_error(error)}") from None
 
 
 def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
     """Paths in a profile are relative to its folder; `~` is the user's home."""
-    from studio.engines.coqui import is_model_name
 
     def resolve(value: str) -> str:
         return str((folder / Path(value).expanduser()).resolve())
@@ -200,15 +197,6 @@ def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
             data[key] = resolve(data[key])
     if isinstance(data.get("clips"), list):
         data["clips"] = [resolve(c) if isinstance(c, str) else c for c in data["clips"]]
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if not field or message.startswith(f"{field}:") or ":" in message.split(" ")[0]:
-        return message
-    return f"{field}: {message}"
 
 
 def find_voice(name: str) -> VoiceProfile:
@@ -228,8 +216,6 @@ def known_voices() -> list[str]:
 
 def model_folder(profile: VoiceProfile) -> Path:
     """The XTTS folder a profile names (a Coqui model name: where Coqui downloads it)."""
-    from studio.engines.coqui import downloaded_model_dir, is_model_name
-
     model = profile.model or XTTS_V2
     return downloaded_model_dir(model) if is_model_name(model) else Path(model)
 
@@ -243,8 +229,6 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
     if profile.engine == "xtts":
         return _open_xtts(profile, work_dir, device)
     if profile.engine == "coqui":
-        from studio.engines.coqui import CoquiEngine
-
         assert profile.model is not None
         return CoquiEngine(
             profile.model,
@@ -256,8 +240,6 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
             device=device,
             work_dir=work_dir,
         )
-    from studio.engines.bundled import BundledEngine, PiperVoiceFiles
-
     files = None
     if profile.model is not None:
         model = Path(profile.model)
@@ -274,9 +256,6 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
 
 
 def _open_xtts(profile: VoiceProfile, work_dir: Path, device: str | None) -> Engine:
-    from studio.engines.coqui import is_model_name
-    from studio.engines.xtts import Sampling, XttsEngine
-
     folder = model_folder(profile)
     model = profile.model or XTTS_V2
     if is_model_name(model) and not folder.is_dir():
@@ -322,9 +301,6 @@ def calibrate_rate(profile: VoiceProfile, work_dir: Path, *, device: str | None 
 
 def measure_rate(engine: Engine) -> float | None:
     """Characters per second of sound over the calibration passage (None: no sound at all)."""
-    from studio.engines.guard import frame_levels, sounding_seconds
-    from studio.engines.xtts import XttsEngine
-
     chars = 0
     seconds = 0.0
     for text in CALIBRATION:
@@ -385,8 +361,6 @@ def add_voice(
     force: bool = False,
 ) -> Path:
     """Create `folder/<name>/voice.toml`, an XTTS profile cloning `clips` (copied beside it)."""
-    from studio.engines.xtts import MIN_REFERENCE_SECONDS, clip_seconds
-
     if not VOICE_NAME.match(name):
         raise StudioError(f"'{name}' can't be a voice name: use lowercase letters, digits, - and _")
     target = folder / name
@@ -395,7 +369,7 @@ def add_voice(
     try:
         VoiceProfile(name=name, engine="xtts", model=model, language=language)
     except ValidationError as error:
-        raise StudioError(_first_error(error)) from None
+        raise StudioError(describe_validation_error(error)) from None
     if not clips:
         raise StudioError("give at least one reference clip (WAV or FLAC, 6-30 s in all)")
     total = sum(clip_seconds(clip) for clip in clips)
@@ -412,8 +386,6 @@ def add_voice(
         for clip, clip_name in zip(clips, names, strict=True):
             shutil.copyfile(clip, target / "clips" / clip_name)
         toml = _profile_toml(name, names, model or XTTS_V2, language)
-        from studio.files import write_text_atomic
-
         write_text_atomic(target / "voice.toml", toml)
     except OSError as error:
         raise StudioError(f"cannot write voice '{name}' in {folder}: {error.strerror}") from None
@@ -421,8 +393,6 @@ def add_voice(
 
 
 def _is_name(model: str) -> bool:
-    from studio.engines.coqui import is_model_name
-
     return is_model_name(model)
 
 

@@ -10,6 +10,8 @@ import soundfile as sf
 
 from tests.conftest import REPO, run_studio
 
+pytestmark = pytest.mark.slow  # every test runs the studio command in a fresh process
+
 GOOD = "# A Title\n\nA sentence worth reading aloud.\n"
 
 

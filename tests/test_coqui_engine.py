@@ -16,6 +16,8 @@ from studio.errors import StudioError
 from studio.voices import VoiceProfile, load_profile, open_engine, voice_status
 from tests.conftest import run_studio
 
+pytestmark = pytest.mark.slow  # builds and runs real Coqui models
+
 
 def build_tiny_vits(folder: Path) -> Path:
     """model.pth + config.json of a random two-speaker VITS (speakers "ana" and "ben"), 16 kHz."""

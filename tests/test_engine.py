@@ -20,6 +20,8 @@ from studio.engines.bundled import (
     phonemize,
 )
 
+pytestmark = pytest.mark.slow  # synthesizes with the bundled voice
+
 
 @pytest.fixture(scope="module")
 def engine(cache_dir: Path) -> BundledEngine:

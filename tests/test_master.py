@@ -17,23 +17,30 @@ import soxr
 
 from studio.errors import StudioError
 from studio.master import (
-    CHAPTER_PREROLL,
     MAX_EXTRA_GAIN_DB,
     LoudnessMeter,
     MasteringPass,
     TimelineAnalysis,
-    TimelineBuilder,
-    assemble,
     integrated_loudness,
     master,
-    measure,
     next_pass_gain,
     solve_gain,
-    trim_silence,
     true_peak_dbtp,
 )
-from studio.types import Episode, Script, ScriptChapter, Segment, Take
+from studio.timeline import CHAPTER_PREROLL, TimelineBuilder, assemble, trim_silence
+from studio.types import Episode, Loudness, Script, ScriptChapter, Segment, Take
 from tests.signals import speech_like
+
+
+def measure(audio: np.ndarray, sample_rate: int) -> Loudness:
+    """Integrated loudness (BS.1770-4, LUFS) and true peak (4x oversampled, dBTP).
+
+    Silence measures -inf for both.
+    """
+    return Loudness(
+        integrated_lufs=integrated_loudness(audio, sample_rate),
+        true_peak_dbtp=true_peak_dbtp(audio, sample_rate),
+    )
 
 
 def reference_true_peak_dbtp(audio: np.ndarray) -> float:
@@ -462,3 +469,15 @@ def test_chunked_storage_reads_windows_across_pieces_and_frees_what_it_drops() -
     with pytest.raises(ValueError, match="dropped"):
         store.window(10, 12)
     assert all(piece.base is None for piece in store._pieces)  # nothing kept alive by a view
+
+
+def test_k_weighting_is_the_standards_at_48_khz() -> None:
+    # ITU-R BS.1770-4, tables 1 and 2: the two K-weighting biquads at 48 kHz.
+    from studio.master import _k_weighting_sections
+
+    shelf = [1.53512485958697, -2.69169618940638, 1.19839281085285, 1, -1.69065929318241]
+    shelf.append(0.73248077421585)
+    high_pass = [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621]
+    sections = _k_weighting_sections(48000)
+    assert sections[0] == pytest.approx(shelf, abs=1e-12)
+    assert sections[1] == pytest.approx(high_pass, abs=1e-12)

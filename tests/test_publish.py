@@ -20,10 +20,12 @@ from mutagen.mp3 import MP3, BitrateMode
 
 import studio.publish.mp3 as mp3_module
 from studio.errors import StudioError
-from studio.master import assemble, master
-from studio.publish.mp3 import Id3Tags, read_chapters, write_mp3
+from studio.master import master
+from studio.publish.mp3 import Id3Tags
 from studio.publish.sidecars import chapters_json, srt, webvtt
+from studio.timeline import assemble
 from studio.types import ChapterMark, Episode, Placement, Script, ScriptChapter, Segment, Take
+from tests.mp3 import read_chapters, write_mp3
 from tests.signals import speech_like
 
 TITLE = "Small Machines"

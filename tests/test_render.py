@@ -19,6 +19,8 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from tests.conftest import run_studio
 
+pytestmark = pytest.mark.slow  # renders real audio with the bundled voice
+
 ESSAY = """---
 title: Small Machines
 author: Ada Brook

@@ -19,16 +19,11 @@ from PIL import Image
 from studio.cover import check_cover, make_cover
 from studio.errors import StudioError
 from studio.publish.feed import ITUNES, PODCAST, podcast_guid
-from studio.show import (
-    CONFIG_NAME,
-    GUIDS_PATH,
-    SEEDS,
-    assign_guids,
-    init_show,
-    load_show,
-    output_lock,
-    plan_episodes,
-)
+from studio.show.config import CONFIG_NAME, load_show
+from studio.show.guids import GUIDS_PATH, assign_guids
+from studio.show.init import SEEDS, init_show
+from studio.show.lock import output_lock
+from studio.show.plan import plan_episodes
 from tests.conftest import run_studio
 from tests.test_cli import assert_one_line_error
 
@@ -137,6 +132,7 @@ def test_description_over_4000_bytes_is_refused(show_dir: Path) -> None:
         load_show(show_dir)
 
 
+@pytest.mark.slow
 def test_a_broken_config_is_one_line_on_the_command_line(show_dir: Path) -> None:
     set_config(show_dir, 'email = "you@example.com"', 'email = "nobody"')
     result = run_studio("build", "--config", str(show_dir))
@@ -144,13 +140,14 @@ def test_a_broken_config_is_one_line_on_the_command_line(show_dir: Path) -> None
     assert not (show_dir / "public" / "feed.xml").exists()
 
 
+@pytest.mark.slow
 def test_missing_config_says_how_to_make_one(tmp_path: Path) -> None:
     result = run_studio("feed", cwd=tmp_path)
     assert_one_line_error(result, "studio init")
 
 
 def test_the_seed_config_documents_every_field() -> None:
-    from studio.show import EpisodeFields, ShowDefaults, ShowInfo
+    from studio.show.config import EpisodeFields, ShowDefaults, ShowInfo
 
     seed = (SEEDS / CONFIG_NAME).read_text(encoding="utf-8")
     for model in (ShowInfo, ShowDefaults):
@@ -243,6 +240,14 @@ def test_drafts_overrides_and_plan_errors(show_dir: Path) -> None:
     )
 
 
+def test_front_matter_keys_are_read_whatever_their_case(show_dir: Path) -> None:
+    text = "---\nTitle: Capitals\nDate: 2026-11-02\nEpisode: 3\nDraft: false\n---\n\nA line.\n"
+    (show_dir / "essays" / "a.md").write_text(text, encoding="utf-8")
+    (plan,) = plan_episodes(load_show(show_dir))
+    assert plan.error is None and plan.title == "Capitals"
+    assert plan.fields.episode == 3 and plan.fields.draft is False
+
+
 def test_a_glob_cannot_give_many_essays_one_episode_number(show_dir: Path) -> None:
     for name in ("a", "b"):
         (show_dir / "essays" / f"{name}.md").write_text(essay(name), encoding="utf-8")
@@ -285,6 +290,7 @@ def test_guids_are_assigned_once_and_survive_retitles_and_renames(show_dir: Path
     assert guids(show_dir)["later"] not in before.values()
 
 
+@pytest.mark.slow
 def test_the_lock_keeps_a_second_build_out(show_dir: Path) -> None:
     (show_dir / "essays" / "a.md").write_text(essay("A"), encoding="utf-8")
     show = load_show(show_dir)
@@ -329,6 +335,7 @@ def up_to_date(stdout: str) -> list[str]:
     return re.findall(r"(?m)^up to date +(\S+)", stdout)
 
 
+@pytest.mark.slow
 def test_build_writes_every_episode_the_cover_and_the_feed(built: Path) -> None:
     names = sorted(p.name for p in (built / "public").iterdir())
     episode_files = [".chapters.json", ".json", ".mp3", ".srt", ".vtt"]
@@ -337,6 +344,7 @@ def test_build_writes_every_episode_the_cover_and_the_feed(built: Path) -> None:
     assert (built / "public" / "cover.png").read_bytes() == (built / "cover.png").read_bytes()
 
 
+@pytest.mark.slow
 def test_feedparser_reads_the_real_feed(built: Path) -> None:
     parsed = feedparser.parse((built / "public" / "feed.xml").read_bytes())
     assert not parsed.bozo
@@ -358,6 +366,7 @@ def test_feedparser_reads_the_real_feed(built: Path) -> None:
     assert parsed.entries[0].itunes_episode == "2"
 
 
+@pytest.mark.slow
 def test_podcastparser_reads_the_real_feed(built: Path) -> None:
     with (built / "public" / "feed.xml").open("rb") as stream:
         podcast = podcastparser.parse(f"{BASE}/feed.xml", stream)
@@ -377,6 +386,7 @@ def test_podcastparser_reads_the_real_feed(built: Path) -> None:
     assert "]]&gt; the end" in podcast["episodes"][0]["description_html"]
 
 
+@pytest.mark.slow
 def test_real_feed_tags_and_files(built: Path) -> None:
     root = etree.parse(str(built / "public" / "feed.xml")).getroot()
     channel = root.find("channel")
@@ -400,6 +410,7 @@ def test_real_feed_tags_and_files(built: Path) -> None:
         }
 
 
+@pytest.mark.slow
 def test_unchanged_rebuild_writes_nothing(built: Path) -> None:
     before = snapshot(built)
     result = run_studio("build", "--config", str(built))
@@ -410,6 +421,7 @@ def test_unchanged_rebuild_writes_nothing(built: Path) -> None:
     assert snapshot(built) == before
 
 
+@pytest.mark.slow
 def test_feed_command_rewrites_the_same_feed(built: Path, tmp_path: Path) -> None:
     folder = tmp_path / "show"
     shutil.copytree(built, folder)
@@ -420,6 +432,7 @@ def test_feed_command_rewrites_the_same_feed(built: Path, tmp_path: Path) -> Non
     assert (folder / "public" / "feed.xml").read_bytes() == original
 
 
+@pytest.mark.slow
 def test_edit_and_retitle_keep_the_guid(built: Path, tmp_path: Path) -> None:
     folder = tmp_path / "show"
     shutil.copytree(built, folder)
@@ -439,6 +452,7 @@ def test_edit_and_retitle_keep_the_guid(built: Path, tmp_path: Path) -> None:
     assert int(after.entries[0].itunes_duration) == round(MP3(mp3).info.length)
 
 
+@pytest.mark.slow
 def test_a_failing_essay_does_not_stop_the_others(built: Path, tmp_path: Path) -> None:
     folder = tmp_path / "show"
     shutil.copytree(built, folder)

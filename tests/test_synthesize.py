@@ -11,9 +11,12 @@ from studio.breath import BreathSettings, clean_take
 from studio.cache import TakeCache
 from studio.errors import StudioError
 from studio.render import take_keys
-from studio.synthesize import CachedTakes, clean, synthesize
+from studio.synthesize import synthesize
+from studio.takes import CachedTakes, cleaned_records
 from studio.types import Script, ScriptChapter, Segment
 from studio.voices import VoiceProfile, load_profile, open_engine
+
+pytestmark = pytest.mark.slow  # synthesizes with the bundled voice in its worker process
 
 SCRIPT = Script(
     "Breath",
@@ -43,7 +46,7 @@ def test_takes_are_synthesized_then_cleaned_and_both_are_cached(cache_dir: Path)
     )
     assert seen[-1] == (2, 2)
     cache = TakeCache(cache_dir)
-    records = clean(raw, take_keys(SCRIPT, engine, breath), cache, breath)
+    records = cleaned_records(raw, take_keys(SCRIPT, engine, breath), cache, breath)
     for segment, record, made in zip(SCRIPT.segments, records, raw, strict=True):
         assert record.key != made.key
         assert cache.meta(record.key)["breaths"] == list(record.breaths)
@@ -57,7 +60,7 @@ def test_takes_are_synthesized_then_cleaned_and_both_are_cached(cache_dir: Path)
     assert all(record.cached for record in again)
     sizes = [
         t.audio.size
-        for t in CachedTakes(cache, clean(again, [r.key for r in records], cache, breath))
+        for t in CachedTakes(cache, cleaned_records(again, [r.key for r in records], cache, breath))
     ]
     assert sizes == [t.audio.size for t in CachedTakes(cache, records)]
 

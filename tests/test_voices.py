@@ -131,6 +131,7 @@ def test_profiles_pickle_for_the_worker() -> None:
     assert pickle.loads(pickle.dumps(profile)) == profile
 
 
+@pytest.mark.slow
 def test_voices_list_says_which_are_ready_and_why_not(in_voices: Path) -> None:
     result = run_studio("voices", "list")
     assert result.returncode == 0, result.stderr
@@ -153,6 +154,7 @@ def test_voices_list_says_which_are_ready_and_why_not(in_voices: Path) -> None:
     assert "not ready" in rows["example-xtts"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("voice", "fragment"),
     [
@@ -175,6 +177,7 @@ def test_rendering_with_a_voice_that_is_not_ready_fails_in_one_line(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_bad_device_is_a_one_line_error(tmp_path: Path) -> None:
     essay = tmp_path / "essay.md"
     essay.write_text(ESSAY, encoding="utf-8")
@@ -182,6 +185,7 @@ def test_bad_device_is_a_one_line_error(tmp_path: Path) -> None:
     assert_one_line_error(result, "unknown device 'gpu'")
 
 
+@pytest.mark.slow
 def test_xtts_script_is_cut_by_its_limits_without_importing_torch(in_voices: Path) -> None:
     essay = in_voices / "long.md"
     long = ", ".join(f"and then the {n}th thing happened" for n in range(1, 30))
@@ -254,6 +258,7 @@ def test_file_digests_are_remembered_on_disk(tmp_path: Path) -> None:
     assert file_digest(big, memo) == digest
 
 
+@pytest.mark.slow
 def test_voices_add_creates_a_profile_from_clips(tmp_path: Path, voices: Path) -> None:
     folder = tmp_path / "myvoices"
     clip = write_voice_clip(tmp_path / "Take One.wav", 4.0)
@@ -271,6 +276,7 @@ def test_voices_add_creates_a_profile_from_clips(tmp_path: Path, voices: Path) -
     assert_one_line_error(again, "already exists", "--force")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -317,6 +323,7 @@ def test_clip_checks_say_what_to_fix(tmp_path: Path) -> None:
     assert not check_clips([]).ok
 
 
+@pytest.mark.slow
 def test_voices_check_lists_problems_and_fails(
     in_voices: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -339,6 +346,7 @@ def test_voices_check_lists_problems_and_fails(
     assert "long.wav" in fine.stdout and "voice 'ready' is ready" in fine.stdout
 
 
+@pytest.mark.slow
 def test_breaths_in_reference_clips_are_found(cache_dir: Path, tmp_path: Path) -> None:
     from studio.engines.bundled import BundledEngine
     from tests.breath_fixtures import room_tone, synthetic_breath

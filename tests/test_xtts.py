@@ -22,7 +22,7 @@ from studio.errors import StudioError
 from tests.conftest import run_studio
 from tests.xtts_fixture import TAKE_SECONDS, build_tiny_xtts, write_voice_clip
 
-pytestmark = pytest.mark.xtts
+pytestmark = [pytest.mark.xtts, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")

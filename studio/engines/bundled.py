@@ -31,8 +31,7 @@ from studio.files import atomic_path
 IPA_BLOCK = re.compile(r"\[\[\s*(.+?)\s*\]\]")
 BOS, EOS, PAD = "^", "$", "_"
 # Phoneme ids in inference at once (the longest take, 300 characters, is about 660): a long take
-# runs beside a short one only. Measured on an hour-long essay with two takes at a time, the
-# whole render peaked at 1,280-1,360 MB with this cap, 1,449 MB without it.
+# runs beside a short one only, which lowers a long render's peak memory (benchmarks/README.md).
 IDS_IN_FLIGHT = 800
 NOISE_FRAMES = 16384  # ~190 s of frames per take: far beyond the longest segment we send
 
@@ -89,10 +88,8 @@ class BundledEngine:
         self.seed = seed
         self.work_dir = work_dir
         # Takes are synthesized `parallel_takes` at a time, on one shared ONNX session whose
-        # intra-op threads split the cores between them. VITS scales poorly across intra-op
-        # threads: on 2 cores the benchmark essay took 34.6 s (64 CPU-s) one take at a time with
-        # 2 threads, 26.0 s (52 CPU-s) two takes at a time with 1 thread each. Sharing the
-        # session shares its weights and arena: 680 MB peak, against 872 MB for two sessions.
+        # intra-op threads split the cores between them: VITS scales poorly across intra-op
+        # threads, and one session shares its weights and arena (benchmarks/README.md).
         self.parallel_takes = max(1, min(parallel_takes, available_cores()))  # no gain past that
         self._lock = threading.Lock()
         self._model_path: Path | None = None
@@ -230,11 +227,9 @@ def start_vits_import() -> Future[Any]:
 
     The import (torch, then `TTS.tts.models.vits`: about 3 s) is the longest step of loading the
     voice. The first take starts it, then phonemizes, builds the seeded model if it is missing and
-    creates the ONNX session while it runs. onnxruntime releases the GIL while it builds a
-    session, so that step is hidden entirely; the seeded-model build holds the GIL (protobuf,
-    numpy) and mostly just takes turns with the import. Measured on 2 busy cores, engine to first
-    take, medians of 6: 3.6 s -> 3.2 s with the seeded model cached, 4.2 s -> 3.5 s without it.
-    An import error is raised by `.result()`, in the caller's thread; the next call tries again.
+    creates the ONNX session while it runs (onnxruntime releases the GIL while it builds one), so
+    the first take comes sooner (benchmarks/README.md). An import error is raised by
+    `.result()`, in the caller's thread; the next call tries again.
     """
     global _vits_import
     with _import_lock:
@@ -257,9 +252,8 @@ def onnx_session(path: Path, threads: int) -> Any:
 
     Built here rather than by `Vits.load_onnx`, which takes no session options. Spinning is off:
     ORT's intra-op threads otherwise busy-wait between ops, which starves any other work on the
-    machine (the render cleans, masters and encodes while takes are synthesized). Measured on 2
-    cores: without spinning, synthesis runs at the same speed (within noise), and a concurrent
-    nice'd process gets almost a full core instead of next to nothing.
+    machine (the render cleans, masters and encodes while takes are synthesized), for no gain in
+    speed (benchmarks/README.md).
     """
     import onnxruntime
 
@@ -268,8 +262,7 @@ def onnx_session(path: Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # Memory patterns are planned and kept per input shape, and every take has its own length:
-    # over the 60 longest takes of an hour-long essay they took the session from 490 MB to
-    # 770 MB, with no measurable speed-up.
+    # they pile up over a long render, for no speed-up (benchmarks/README.md).
     options.enable_mem_pattern = False
     return onnxruntime.InferenceSession(
         str(path), sess_options=options, providers=["CPUExecutionProvider"]

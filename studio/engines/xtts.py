@@ -37,6 +37,7 @@ from studio.engines.digest import file_digest
 from studio.engines.guard import GuardSettings, best_take
 from studio.errors import StudioError
 from studio.files import atomic_path
+from studio.speech.segment import fit_to_limit
 
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
 # The tokenizer's per-language character limits (TTS.tts.layers.xtts.tokenizer.char_limits, which
@@ -378,8 +379,6 @@ class XttsEngine:
     def _pieces(self, model: Any, text: str) -> list[str]:
         """The text, split further only if XTTS's own tokenizer counts more tokens than studio's
         estimate did (its cleaners expand what studio left, e.g. a lexicon's symbols)."""
-        from studio.speech.segment import fit_to_limit
-
         language = self.language.split("-")[0]
 
         def fits(piece: str) -> bool:

@@ -15,7 +15,7 @@ import soundfile
 from studio.config import MP3_BITRATES_KBPS
 from studio.errors import StudioError
 from studio.files import atomic_path
-from studio.types import ChapterMark, Episode, Timeline
+from studio.types import Episode, Timeline
 
 MP3_SAMPLE_RATES = (32000, 44100, 48000)  # MPEG-1 Layer III
 
@@ -33,21 +33,6 @@ class Id3Tags:
     date: str = ""  # "2026-11-28", "2026-11", "2026" or ""
     description: str = ""
     cover: Path | None = None  # JPEG or PNG
-
-
-def write_mp3(episode: Episode, path: Path, *, tags: Id3Tags, bitrate_kbps: int = 96) -> None:
-    """Encode `episode` once, as constant-bitrate mono MP3, tag it, and move it into `path`.
-
-    Chapters become one CHAP per ChapterMark ("chp0", "chp1", …, in ms, contiguous, the last
-    ending at the duration) under one ordered top-level CTOC; an untitled chapter takes the
-    episode's title. The file appears at `path` only once it is complete.
-    """
-    audio = np.asarray(episode.audio, dtype=np.float32)
-    if audio.ndim != 1:
-        raise ValueError(f"write_mp3 expects mono audio, got shape {audio.shape}")
-    with Mp3Writer(path, episode.sample_rate, tags=tags, bitrate_kbps=bitrate_kbps) as writer:
-        writer.write(audio)
-        writer.finish(episode)
 
 
 def check_mp3_settings(
@@ -155,35 +140,6 @@ class Mp3Writer:
         return StudioError(
             f"Cannot write {self.path}: {reason}. Check that the folder exists and is writable."
         )
-
-
-def read_chapters(path: Path) -> tuple[ChapterMark, ...]:
-    """The chapters of an MP3's top-level table of contents, in order (empty if it has none).
-
-    Times are in seconds, as stored (whole ms); an untitled CHAP reads as "".
-    """
-    try:
-        tags = id3.ID3(path)
-    except id3.ID3NoHeaderError:
-        return ()
-    tables = [toc for toc in tags.getall("CTOC") if toc.flags & id3.CTOCFlags.TOP_LEVEL]
-    if not tables:
-        return ()
-    chapters = {chap.element_id: chap for chap in tags.getall("CHAP")}
-    marks = []
-    for element_id in tables[0].child_element_ids:
-        chap = chapters.get(element_id)
-        if chap is None:  # a dangling id in someone else's file
-            continue
-        title = chap.sub_frames.get("TIT2")
-        marks.append(
-            ChapterMark(
-                title=str(title) if title is not None else "",
-                start=chap.start_time / 1000,
-                end=chap.end_time / 1000,
-            )
-        )
-    return tuple(marks)
 
 
 def _id3_tag(

@@ -172,10 +172,6 @@ class Lexicon:
 
         return self._pattern.sub(swap, text), tuple(spoken)
 
-    def apply(self, text: str, *, allow_ipa: bool = True) -> str:
-        """Replace matched words with their spoken forms, with no other normalization."""
-        return unmask(*self.mask(text, allow_ipa=allow_ipa))
-
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
         # Longest keys first, so "GPT-4o" wins over "GPT-4" where both match at one place.

@@ -1,5 +1,5 @@
-"""The stages after synthesis, run take by take while synthesis goes on: clean, lay out,
-analyse, master and encode. See `EpisodeProducer`."""
+"""Streamed episode assembly: the stages after synthesis, run on each take as it arrives while
+the rest are synthesized: clean, lay out, analyse, master and encode. See `EpisodeProducer`."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ from typing import TYPE_CHECKING
 from studio.breath import BreathSettings
 from studio.cache import TakeCache
 from studio.config import RenderSettings
-from studio.synthesize import CachedTakes, TakeRecord, clean_one
-from studio.types import Loudness, Script, Take, Timeline
+from studio.publish.mp3 import Id3Tags, Mp3Writer
+from studio.takes import TakeRecord, cleaned_record, read_take
+from studio.timeline import TimelineBuilder
+from studio.types import Loudness, Script, Timeline
 
 if TYPE_CHECKING:
-    from studio.master import MasteringPass, TimelineAnalysis, TimelineBuilder
-    from studio.publish.mp3 import Id3Tags, Mp3Writer
+    from studio.master import MasteringPass, TimelineAnalysis
 
 # The gain is chosen once this share of the script's text has been synthesized and analysed, and
-# encoding starts: measured on the benchmark essay, a gain from the first half lands the whole
-# episode within 0.03 LU of the one from all of it (a third: 0.12 LU, outside the tolerance).
+# encoding starts: the first half predicts the whole episode's gain well inside the loudness
+# tolerance, a third does not (benchmarks/README.md).
 SPECULATE_AT = 0.5
 
 
@@ -34,11 +35,9 @@ class EpisodeProducer(threading.Thread):
     of it (the file is replaced only by a finished encode). Nothing here holds the episode's
     audio: takes are read from the cache when needed.
 
-    The threads run at normal priority. Measured on 2 cores: at the lowest priority they get
-    only the ~0.2 core that the synthesis worker's two ONNX threads leave idle, and most of the
-    encoding waits for synthesis to end; sharing the cores evenly slows synthesis less than
-    that wait costs (41 s against 43 s for the benchmark essay), and no tail grows with the
-    episode's length.
+    The threads run at normal priority: at the lowest, they would get only what the synthesis
+    worker leaves idle and most of the encoding would wait for synthesis to end; sharing the
+    cores evenly costs synthesis less than that wait (benchmarks/README.md).
     """
 
     def __init__(
@@ -116,7 +115,7 @@ class EpisodeProducer(threading.Thread):
     def _produce(self) -> tuple[list[TakeRecord], Timeline]:
         # Imported here, in this thread: scipy and friends take about a second, which would
         # otherwise delay the start of the synthesis worker.
-        from studio.master import TimelineAnalysis, TimelineBuilder, next_pass_gain, solve_gain
+        from studio.master import TimelineAnalysis, next_pass_gain, solve_gain
 
         settings, segments = self.settings, self.script.segments
         analysis = TimelineAnalysis(settings.sample_rate)
@@ -127,8 +126,8 @@ class EpisodeProducer(threading.Thread):
         encoder: threading.Thread | None = None
         try:
             for index, key in enumerate(self.keys):
-                record = clean_one(self._raw_take(index), key, self.cache, self.breath)
-                for piece in layout.pieces(_read_take(self.cache, record)):
+                record = cleaned_record(self._raw_take(index), key, self.cache, self.breath)
+                for piece in layout.pieces(read_take(self.cache, record)):
                     analysis.feed(piece)
                 with self._take_analysed:
                     self._analysed.append(record)
@@ -201,8 +200,7 @@ class EpisodeProducer(threading.Thread):
         return {"target_lufs": settings.target_lufs, "peak_dbtp": settings.peak_dbtp}
 
     def _start_encode(self, analysis: TimelineAnalysis, gain_db: float) -> _EncodePass:
-        from studio.master import MasteringPass, TimelineBuilder
-        from studio.publish.mp3 import Mp3Writer
+        from studio.master import MasteringPass  # on this thread, as in _produce
 
         settings = self.settings
         writer = Mp3Writer(
@@ -229,7 +227,7 @@ class _EncodePass:
     def catch_up(self, records: list[TakeRecord]) -> None:
         """Feed every take in `records` not fed yet."""
         for record in records[self.taken :]:
-            for piece in self.layout.pieces(_read_take(self.cache, record)):
+            for piece in self.layout.pieces(read_take(self.cache, record)):
                 for block in self.mastering.feed(piece):
                     self.writer.write(block)
             self.taken += 1
@@ -254,7 +252,3 @@ class _EncodePass:
 
 class _Aborted(Exception):
     """Synthesis failed or was interrupted: the episode thread stops, leaving no file."""
-
-
-def _read_take(cache: TakeCache, record: TakeRecord) -> Take:
-    return CachedTakes(cache, [record])[0]

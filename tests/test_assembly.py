@@ -10,13 +10,14 @@ import pyloudnorm
 import pytest
 import soundfile
 
+from studio.assembly import EpisodeProducer
 from studio.breath import BreathSettings
 from studio.cache import TakeCache
 from studio.config import RenderSettings
-from studio.produce import EpisodeProducer
-from studio.publish.mp3 import Id3Tags, read_chapters
-from studio.synthesize import TakeRecord
+from studio.publish.mp3 import Id3Tags
+from studio.takes import TakeRecord
 from studio.types import Script, ScriptChapter, Segment
+from tests.mp3 import read_chapters
 from tests.signals import speech_like
 
 OFF = BreathSettings(enabled=False)
