@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,12 @@ import numpy as np
 import soundfile as sf
 from platformdirs import user_cache_dir
 
-from studio.files import atomic_path, write_text_atomic
+from studio.files import atomic_path, sweep_stale, write_text_atomic
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so renders there do not share their work in progress
+    fcntl = None  # type: ignore[assignment]
 
 _SIZE, _SHA256 = "bytes", "sha256"  # in each take's record, to tell a damaged take
 
@@ -88,6 +94,46 @@ class TakeCache:
         assert stored is not None, f"take {key} vanished right after it was written"
         return stored
 
+    def claim(self, key: str) -> TakeClaim | None:
+        """Claim the making of a take, or None while another live process holds the claim.
+
+        A claim is an exclusive `flock` on `<key>.claim`, which the kernel drops when its holder
+        dies however it dies: a claim whose owner was killed is free to take over, with no pid
+        to check or reuse to fear. Release it once the take is in the cache (or abandoned).
+        """
+        if fcntl is None:
+            return TakeClaim(None, None)
+        path = self.path(key).with_suffix(".claim")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(fd).st_ino:
+                return TakeClaim(path, fd)
+            os.close(fd)  # locked a claim file its holder had just removed: try the new one
+
+    def sweep(self) -> int:
+        """Remove the partial takes that killed runs left behind; how many were removed."""
+        removed = sweep_stale(self._hidden_files())
+        for claim in self.root.glob("*/*.claim") if fcntl is not None else ():
+            held = self.claim(claim.stem)  # free: its holder is gone, so the file is litter
+            if held is not None:
+                held.release()
+                removed += 1
+        return removed
+
+    def _hidden_files(self) -> Iterator[Path]:
+        if self.root.is_dir():
+            yield from self.root.glob("*/.*")
+
     def _read_verified(self, key: str) -> bytes | None:
         """The take's bytes if they are what was written (size and SHA-256), else None.
 
@@ -109,3 +155,20 @@ class TakeCache:
         path = self.path(key)
         for stale in (path, path.with_suffix(".json")):
             stale.unlink(missing_ok=True)
+
+
+class TakeClaim:
+    """A held claim on making one take (see `TakeCache.claim`)."""
+
+    def __init__(self, path: Path | None, fd: int | None) -> None:
+        self._path, self._fd = path, fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        # Removed before it is unlocked: whoever then locks the old file sees it is not the
+        # current one and tries again (claim's inode check).
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
