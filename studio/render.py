@@ -20,7 +20,7 @@ from studio.config import RenderSettings
 from studio.engines.base import Engine, Limited
 from studio.engines.digest import file_digest
 from studio.errors import StudioError
-from studio.files import atomic_path, write_text_atomic
+from studio.files import atomic_path, sweep_stale, write_text_atomic
 from studio.ingest import load_essay
 from studio.manifest import (
     Manifest,
@@ -176,6 +176,7 @@ def render(
     if manifest is not None:
         return _result_from_manifest(prepared, manifest, timings)
     _ensure_writable(request.out_dir)
+    _sweep_leftovers(prepared, cache_dir)
 
     mark = time.perf_counter()
     settings = request.settings
@@ -328,6 +329,18 @@ def _result_from_manifest(
         up_to_date=True,
         timings=timings,
     )
+
+
+def _sweep_leftovers(prepared: Prepared, cache_dir: Path) -> None:
+    """Remove what killed renders left half-written: their outputs' temporary files beside
+    this render's outputs, and partial takes in the cache."""
+    hidden = (
+        candidate
+        for path in prepared.outputs.values()
+        for candidate in path.parent.glob(f".{path.stem}.*{path.suffix}")
+    )
+    sweep_stale(hidden)
+    TakeCache(cache_dir).sweep()
 
 
 def _ensure_writable(out_dir: Path) -> None:

@@ -4,17 +4,28 @@ Synthesis runs in a worker process. The engine imports torch (about half a gigab
 its own) and holds the model; once the takes are cached neither is needed again, and a separate
 process gives all of that memory back before the episode is assembled and mastered. It also
 keeps an unchanged re-render from importing torch at all.
+
+The worker is the render's alone: it ignores Ctrl-C (the render decides, and stops it at once),
+and it dies with the render however the render dies. Each take is claimed in the cache before it
+is made, so two renders that need the same takes share the work instead of doubling it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import multiprocessing.connection
+import os
 import queue
-from collections.abc import Callable, Sequence
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from studio.cache import TakeCache
+from studio.cache import TakeCache, TakeClaim
 from studio.errors import StudioError
 from studio.takes import TakeRecord, cached_record
 from studio.types import Script
@@ -22,6 +33,10 @@ from studio.voices import VoiceProfile, open_engine
 
 # Called after each take: (takes done, takes in all, seconds of audio so far).
 Progress = Callable[[int, int, float], None]
+
+# How often a render waiting on takes another render has claimed looks for them (seconds).
+CLAIM_POLL_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def synthesize(
@@ -38,7 +53,8 @@ def synthesize(
     `device` ("cpu", "cuda", ...; None for the GPU when there is one) is where the worker runs
     the model; it is not part of a take's key: a take is as good from either. `on_take` hears of
     each take as soon as it is in the cache (the cached ones first), so later stages can start
-    on it while the rest are synthesized.
+    on it while the rest are synthesized. A take another render is making meanwhile is waited
+    for, not made twice; it counts as cached.
     """
     cache = TakeCache(cache_dir)
     segments = script.segments
@@ -48,7 +64,6 @@ def synthesize(
     for index, key in enumerate(keys):
         if not cached[index]:
             waiting.setdefault(key, []).append(index)
-    missing = [(indices[0], key, segments[indices[0]].text) for key, indices in waiting.items()]
     hits = [index for index, hit in enumerate(cached) if hit]
     seconds = sum(cache.seconds(keys[index]) for index in hits)
     done = len(hits)
@@ -57,66 +72,186 @@ def synthesize(
     if on_take:
         for index in hits:
             on_take(index, records[index])
-    if not missing:
+    if not waiting:
         return records
 
-    context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
-    worker = context.Process(
-        target=_synthesis_worker,
-        args=(profile, cache_dir, missing, messages, device),
-        daemon=True,
-    )
-    worker.start()
-    try:
-        while done < len(keys):
-            try:
-                message = messages.get(timeout=1.0)
-            except queue.Empty:
-                if not worker.is_alive():
-                    raise StudioError(
-                        f"the synthesis worker stopped unexpectedly (exit code {worker.exitcode})"
-                    ) from None
-                continue
-            if message[0] == "error":
-                raise StudioError(message[1])
-            _, index, attempts, notes, take_seconds = message
-            for same in waiting[keys[index]]:  # a repeated sentence is synthesized once
-                records[same] = TakeRecord(keys[same], False, attempts, notes)
-                if on_take:
-                    on_take(same, records[same])
-                done += 1
-                seconds += take_seconds
-            if progress:
-                progress(done, len(keys), seconds)
-    finally:
-        worker.join(timeout=10)
-        if worker.is_alive():
-            worker.kill()
+    def land(key: str, record: TakeRecord, take_seconds: float) -> None:
+        nonlocal done, seconds
+        for same in waiting.pop(key):  # a repeated sentence is synthesized once
+            records[same] = record
+            if on_take:
+                on_take(same, records[same])
+            done += 1
+            seconds += take_seconds
+        if progress:
+            progress(done, len(keys), seconds)
+
+    with _Worker(profile, cache_dir, device) as worker:
+        claims: dict[str, TakeClaim] = {}
+        try:
+            while waiting:
+                for key in [k for k in waiting if k not in claims]:
+                    if cache.has(key):  # made by another render meanwhile
+                        land(key, cached_record(cache, key), cache.seconds(key))
+                    elif len(claims) < worker.capacity and (claim := cache.claim(key)):
+                        if cache.has(key):  # finished just before its claim came free
+                            claim.release()
+                            land(key, cached_record(cache, key), cache.seconds(key))
+                            continue
+                        claims[key] = claim
+                        index = waiting[key][0]
+                        worker.send((index, key, segments[index].text))
+                if not claims:  # every missing take is another render's: wait for it
+                    if waiting:
+                        worker.idle(CLAIM_POLL_SECONDS)
+                    continue
+                made = worker.receive(CLAIM_POLL_SECONDS)
+                if made is not None:
+                    index, attempts, notes, take_seconds = made
+                    key = keys[index]
+                    claims.pop(key).release()
+                    land(key, TakeRecord(key, False, attempts, tuple(notes)), take_seconds)
+        finally:
+            for claim in claims.values():
+                claim.release()
     return records
+
+
+class _Worker:
+    """The synthesis process, started when the first take is handed to it."""
+
+    def __init__(self, profile: VoiceProfile, cache_dir: Path, device: str | None) -> None:
+        self._args = (profile, cache_dir, device)
+        self._context = multiprocessing.get_context("spawn")
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._work: multiprocessing.Queue | None = None
+        self._messages: multiprocessing.Queue | None = None
+        self.capacity = 2  # takes handed over at once; the worker says how many it can run
+
+    def __enter__(self) -> _Worker:
+        return self
+
+    def send(self, item: tuple[int, str, str]) -> None:
+        if self._process is None:
+            self._start()
+        assert self._work is not None
+        self._work.put(item)
+
+    def idle(self, seconds: float) -> None:
+        threading.Event().wait(seconds)
+
+    def receive(self, timeout: float) -> tuple[int, int, list[str], float] | None:
+        """The next take made, or None if none was within `timeout` seconds."""
+        assert self._messages is not None and self._process is not None
+        try:
+            message = self._messages.get(timeout=timeout)
+        except queue.Empty:
+            if not self._process.is_alive():
+                raise StudioError(
+                    "the synthesis worker stopped unexpectedly "
+                    f"(exit code {self._process.exitcode})"
+                ) from None
+            return None
+        if message[0] == "error":
+            raise StudioError(message[1])
+        if message[0] == "ready":
+            self.capacity = message[1] + 1  # one queued behind the ones running
+            return None
+        return message[1:]
+
+    def _start(self) -> None:
+        self._work = self._context.Queue()
+        self._messages = self._context.Queue()
+        self._process = self._context.Process(
+            target=_synthesis_worker,
+            args=(*self._args, self._work, self._messages, os.getpid()),
+            daemon=True,
+        )
+        with _sigint_ignored():  # inherited through exec: covers the worker's start-up too
+            self._process.start()
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        process = self._process
+        if process is None:
+            return
+        assert self._work is not None
+        if kind is None:  # every take is in: let the worker finish tidily
+            self._work.put(None)
+            process.join(timeout=10)
+        # Interrupted or failed: stop now. Finished takes are already in the cache (each is
+        # renamed into place whole), and an unfinished one is swept by a later run.
+        if process.is_alive():
+            process.kill()
+            process.join()
+        self._work.cancel_join_thread()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this process when the render that started it ends, even by `kill -9`.
+
+    Linux's PR_SET_PDEATHSIG does it in the kernel; elsewhere (and as a second line) a thread
+    waits on the pipe from the parent that only closes when the parent is gone.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the signal was asked for
+        os._exit(1)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        sentinel = parent.sentinel
+
+        def exit_when_parent_exits() -> None:
+            multiprocessing.connection.wait([sentinel])
+            os._exit(1)
+
+        threading.Thread(target=exit_when_parent_exits, daemon=True).start()
 
 
 def _synthesis_worker(
     profile: VoiceProfile,
     cache_dir: Path,
-    work: list[tuple[int, str, str]],
+    device: str | None,
+    work: multiprocessing.Queue,
     messages: multiprocessing.Queue,
-    device: str | None = None,
+    parent_pid: int,
 ) -> None:
+    _die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the render's to handle
     try:
         engine = open_engine(profile, cache_dir, device=device)
         cache = TakeCache(cache_dir)
+        messages.put(("ready", engine.synthesis_threads))
 
         def make(item: tuple[int, str, str]) -> None:
             index, key, text = item
-            synthesis = engine.synthesize(text)
-            meta = {"attempts": synthesis.attempts, "notes": synthesis.notes}
-            audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
+            try:
+                synthesis = engine.synthesize(text)
+                meta = {"attempts": synthesis.attempts, "notes": synthesis.notes}
+                audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
+            except StudioError as error:
+                messages.put(("error", str(error)))
+                return
+            except Exception as error:  # the parent prints one line; the cause is named in it
+                messages.put(("error", f"synthesis failed: {type(error).__name__}: {error}"))
+                return
             messages.put(("done", index, synthesis.attempts, synthesis.notes, len(audio) / rate))
 
         with ThreadPoolExecutor(engine.synthesis_threads) as pool:
-            for _ in pool.map(make, work):
-                pass
+            while (item := work.get()) is not None:
+                pool.submit(make, item)
     except StudioError as error:
         messages.put(("error", str(error)))
     except Exception as error:  # the parent prints one line; the cause is named in it
