@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from studio.breath import BreathSettings
 from studio.cache import default_cache_dir
@@ -62,20 +63,35 @@ LexiconOption = Annotated[
 ]
 
 
+Part = str | tuple[str, str]
+
+
+def _say(*parts: Part, out: Console | None = None, one_line: bool = False) -> None:
+    """Print a line. A plain string is printed exactly as it is, never read as Rich markup: user
+    text (a path like `notes[draft].md`, a title with `[/b]`) goes through here and nowhere
+    else. A `(text, style)` pair is studio's own styled word."""
+    (out or console).print(Text.assemble(*parts), soft_wrap=one_line)
+
+
+def _cells(*values: object) -> list[Text]:
+    """Table cells that print as they are (see `_say`)."""
+    return [value if isinstance(value, Text) else Text(str(value)) for value in values]
+
+
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn expected failures into one line on stderr and exit status 1, never a traceback."""
     try:
         yield
     except StudioError as error:
-        errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        _say(("error:", "bold red"), f" {error}", out=errors, one_line=True)
         raise typer.Exit(1) from None
     except ValidationError as error:
         message = describe_validation_error(error)
-        errors.print(f"[bold red]error:[/] {message}", highlight=False)
+        _say(("error:", "bold red"), f" {message}", out=errors, one_line=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        errors.print("interrupted: nothing half-written was left behind")
+        _say("interrupted: nothing half-written was left behind", out=errors)
         raise typer.Exit(130) from None
 
 
@@ -145,9 +161,9 @@ def script(
         print(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     for chapter in spoken.chapters:
-        console.rule(chapter.title, style="cyan")
+        console.rule(Text(chapter.title), style="cyan")
         for segment in chapter.segments:
-            console.print(segment.text, highlight=False)
+            _say(segment.text)
 
 
 @app.command()
@@ -164,7 +180,7 @@ def say(
     with _user_errors():
         lexicons = tuple(lexicon or ())
         spoken = audition(text, output, voice=voice, lexicons=lexicons, device=_device(device))
-    console.print(f"[green]wrote[/] {output}  [dim]({spoken})[/]", highlight=False)
+    _say(("wrote", "green"), f" {output}  ", (f"({spoken})", "dim"))
 
 
 # --- voices commands (issue 3) ---
@@ -197,11 +213,12 @@ def voices_list() -> None:
     for entry in entries:
         engine = entry.profile.engine if entry.profile else "?"
         language = entry.profile.language if entry.profile else "?"
-        status = "[green]ready[/]" if entry.ready else "[red]not ready[/]"
-        if entry.detail:
-            status += f": {entry.detail}"
-        table.add_row(entry.name, engine, language, status)
-    console.print(table, highlight=False)
+        status = Text.assemble(
+            ("ready", "green") if entry.ready else ("not ready", "red"),
+            f": {entry.detail}" if entry.detail else "",
+        )
+        table.add_row(*_cells(entry.name, engine, language, status))
+    console.print(table)
 
 
 @voices_app.command("check")
@@ -220,39 +237,38 @@ def voices_check(
             report = check_clips(profile.clips)
             for clip in report.clips:
                 if not clip.seconds:  # missing or unreadable: nothing was measured
-                    console.print(f"[red]fix:[/] {clip.problems[0]}", highlight=False)
+                    _say(("fix:", "red"), f" {clip.problems[0]}")
                     continue
-                console.print(
-                    f"[bold]{clip.path.name}[/]  {clip.seconds:.1f} s, {clip.sample_rate} Hz, "
+                _say(
+                    (clip.path.name, "bold"),
+                    f"  {clip.seconds:.1f} s, {clip.sample_rate} Hz, "
                     f"speech {clip.speech_dbfs:.0f} dBFS, noise floor {clip.noise_dbfs:.0f} dBFS, "
                     f"peak {clip.peak_dbfs:.1f} dBFS, {clip.breaths} breaths",
-                    highlight=False,
                 )
                 for line in clip.problems:
-                    console.print(f"  [red]fix:[/] {line}", highlight=False)
+                    _say("  ", ("fix:", "red"), f" {line}")
                 for line in clip.advice:
-                    console.print(f"  [yellow]consider:[/] {line}", highlight=False)
-            console.print(f"total {report.total_seconds:.1f} s of reference audio", highlight=False)
+                    _say("  ", ("consider:", "yellow"), f" {line}")
+            _say(f"total {report.total_seconds:.1f} s of reference audio")
             for line in report.problems:
-                console.print(f"[red]fix:[/] {line}", highlight=False)
+                _say(("fix:", "red"), f" {line}")
             for line in report.advice:
-                console.print(f"[yellow]consider:[/] {line}", highlight=False)
+                _say(("consider:", "yellow"), f" {line}")
             problems = len(report.problems) + sum(len(c.problems) for c in report.clips)
         else:
-            console.print(f"{name} is a {profile.engine} voice: it has no reference clips")
+            _say(f"{name} is a {profile.engine} voice: it has no reference clips")
         ready, detail = voice_status(profile, default_cache_dir())
         if ready and calibrate:
             rate = calibrate_rate(profile, default_cache_dir(), device=_device(device))
-            console.print(
+            _say(
                 f"speaking rate: {rate:.1f} characters per second; put "
-                f"`chars_per_second = {rate:.1f}` in {name}'s voice.toml",
-                highlight=False,
+                f"`chars_per_second = {rate:.1f}` in {name}'s voice.toml"
             )
         if not ready:
             raise StudioError(f"voice '{name}' is not ready: {detail}")
         if problems:
             raise StudioError(f"voice '{name}': {problems} clip problem(s) to fix (listed above)")
-        console.print(f"[green]voice '{name}' is ready[/]" + (f" ({detail})" if detail else ""))
+        _say((f"voice '{name}' is ready", "green"), f" ({detail})" if detail else "")
 
 
 @voices_app.command("add")
@@ -277,13 +293,13 @@ def voices_add(
     with _user_errors():
         target = folder or voice_dirs()[0]
         path = add_voice(name, clips, folder=target, model=model, language=language, force=force)
-        console.print(f"[green]wrote[/] {path}", highlight=False)
+        _say(("wrote", "green"), f" {path}")
         ready, detail = voice_status(load_profile(path), default_cache_dir())
         if ready:
-            console.print(f"ready: render with --voice {name}", highlight=False)
+            _say(f"ready: render with --voice {name}")
         else:
-            console.print(f"[yellow]not ready yet:[/] {detail}", highlight=False, soft_wrap=True)
-        console.print(f"check the clips with: studio voices check {name}", highlight=False)
+            _say(("not ready yet:", "yellow"), f" {detail}", one_line=True)
+        _say(f"check the clips with: studio voices check {name}")
 
 
 # --- clean command (issue 4) ---
@@ -321,8 +337,8 @@ def clean(
         result = clean_file(source, output, settings, report_path=report)
     summary = result.report
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("cleaned", str(result.target))
-    table.add_row("breaths", summary.summary())
+    table.add_row(*_cells("cleaned", result.target))
+    table.add_row(*_cells("breaths", summary.summary()))
     if summary.events:
         longest = max(summary.events, key=lambda e: e.duration)
         table.add_row(
@@ -332,7 +348,7 @@ def clean(
             f"{longest.duration * 1000:.0f} ms at {longest.start:.2f} s",
         )
     if report is not None:
-        table.add_row("report", str(report))
+        table.add_row(*_cells("report", report))
     table.add_row(
         "time", f"{result.seconds:.1f} s ({summary.duration / result.seconds:.0f}x real time)"
     )
@@ -359,11 +375,10 @@ def init(
     with _user_errors():
         written = init_show(folder, title=title, author=author)
     for path in written:
-        console.print(f"[green]wrote[/] {path}", highlight=False)
-    console.print(
+        _say(("wrote", "green"), f" {path}")
+    _say(
         f"next: set base_url and the owner's email in {folder / 'studio.toml'}, "
-        f"then run: studio build --config {folder}",
-        highlight=False,
+        f"then run: studio build --config {folder}"
     )
 
 
@@ -389,7 +404,7 @@ def build(
         }
         summary = ", ".join(f"{count} {status}" for status, count in counts.items() if count)
         drafts = f"; {report.drafts} drafts left out" if report.drafts else ""
-        console.print(f"{len(report.outcomes)} essays: {summary or 'none'}{drafts}")
+        _say(f"{len(report.outcomes)} essays: {summary or 'none'}{drafts}")
         _print_feed(report.feed)
         failed = report.failed
         if failed:
@@ -411,7 +426,7 @@ def _build_progress() -> Iterator[Callable[[BuildEvent], None]]:
     """A live display for a build: one bar for the show, one per essay being rendered."""
     bar = Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[unit]}"),
@@ -449,32 +464,27 @@ def _build_progress() -> Iterator[Callable[[BuildEvent], None]]:
 
 def _print_outcome(outcome: EssayOutcome) -> None:
     if outcome.status == "failed":
-        console.print(
-            f"[red]failed[/]     {outcome.slug}: {outcome.error}", highlight=False, soft_wrap=True
-        )
+        _say(("failed", "red"), f"     {outcome.slug}: {outcome.error}", one_line=True)
         return
     minutes, seconds = divmod(outcome.duration, 60)
     detail = f"{int(minutes)}:{seconds:04.1f}"
     if outcome.status == "rendered":
         detail += f", {outcome.synthesized} takes synthesized, {outcome.seconds:.1f} s"
     colour = "green" if outcome.status == "rendered" else "dim"
-    console.print(f"[{colour}]{outcome.status:<10}[/] {outcome.slug} ({detail})", highlight=False)
+    _say((f"{outcome.status:<10}", colour), f" {outcome.slug} ({detail})")
 
 
 def _print_feed(report: FeedReport) -> None:
     state = "wrote" if report.changed else "unchanged"
-    console.print(f"{state} {report.path} ({report.episodes} episodes)", highlight=False)
+    _say(f"{state} {report.path} ({report.episodes} episodes)")
     if report.missing:
-        console.print(
-            f"[yellow]not in the feed yet[/] (not built): {', '.join(report.missing)}",
-            highlight=False,
-        )
+        _say(("not in the feed yet", "yellow"), f" (not built): {', '.join(report.missing)}")
 
 
 def _progress() -> Progress:
     return Progress(
         SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("segments"),
@@ -490,13 +500,14 @@ def _progress() -> Progress:
 def _print_summary(result: RenderResult) -> None:
     minutes, seconds = divmod(result.duration, 60)
     if result.up_to_date:
-        console.print(
-            f"[green]up to date[/] {result.outputs['mp3']} "
-            f"({int(minutes)}:{seconds:04.1f}); use --force to render again"
+        _say(
+            ("up to date", "green"),
+            f" {result.outputs['mp3']} ({int(minutes)}:{seconds:04.1f});",
+            " use --force to render again",
         )
         return
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("episode", str(result.outputs["mp3"]))
+    table.add_row(*_cells("episode", result.outputs["mp3"]))
     table.add_row("duration", f"{int(minutes)}:{seconds:04.1f}")
     table.add_row(
         "segments",
@@ -506,7 +517,9 @@ def _print_summary(result: RenderResult) -> None:
         "loudness", f"{result.integrated_lufs:.1f} LUFS, true peak {result.true_peak_dbtp:.1f} dBTP"
     )
     table.add_row("breaths", f"{result.breaths} cleaned")
-    table.add_row("also", ", ".join(p.name for k, p in result.outputs.items() if k != "mp3"))
+    table.add_row(
+        *_cells("also", ", ".join(p.name for k, p in result.outputs.items() if k != "mp3"))
+    )
     table.add_row("time", f"{result.timings.get('total', 0):.1f} s")
     console.print(table)
 
@@ -526,9 +539,6 @@ def words(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """List words the voice is likely to get wrong, with how each is said now and a lexicon line."""
-    from rich.text import Text
-
-    from studio.cache import default_cache_dir
     from studio.ingest import load_essay
     from studio.render import open_voice
     from studio.speech.lexicon import Lexicon
@@ -555,13 +565,11 @@ def words(
     for flagged in report.flagged:  # Text: user words are never read as Rich markup
         said = f"{flagged.said}  /{flagged.phonemes}/" if flagged.phonemes else flagged.said
         cells = (flagged.word, flagged.reason, str(flagged.count), said, flagged.line)
-        table.add_row(*(Text(cell) for cell in cells))
-    console.print(table, highlight=False)
-    console.print(
+        table.add_row(*_cells(*cells))
+    console.print(table)
+    _say(
         f"{len(report.flagged)} words flagged in {report.words} "
-        f"({report.per_thousand_words:.1f} per 1,000 words)",
-        highlight=False,
-        markup=False,
+        f"({report.per_thousand_words:.1f} per 1,000 words)"
     )
 
 
