@@ -164,13 +164,25 @@ def _info(source: Path) -> Any:
 
 
 def _blocks(source: Path, block: int) -> Iterator[np.ndarray]:
-    """The whole file, (frames, channels) float32, block by block."""
+    """The whole file, (frames, channels) float32, block by block.
+
+    NaN or infinite samples are refused, not repaired: no sound decodes to them, so the file is
+    damaged, and a guess at what they stood for would pass the damage on unseen.
+    """
     try:
         with sf.SoundFile(str(source)) as handle:
             while True:
+                at = handle.tell()
                 piece = handle.read(block, dtype="float32", always_2d=True)
                 if not len(piece):
                     return
+                bad = ~np.isfinite(piece).all(axis=1)
+                if bad.any():
+                    second = (at + int(np.argmax(bad))) / handle.samplerate
+                    raise StudioError(
+                        f"{source}: the audio holds NaN or infinite samples (first at "
+                        f"{second:.2f} s); export the recording again"
+                    )
                 yield piece
     except sf.LibsndfileError as error:
         raise StudioError(
