@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from studio.breath import BreathSettings
+from studio.cache import default_cache_dir
 from studio.config import Pauses, describe_validation_error
 from studio.engines.base import Engine
 from studio.engines.bundled import BundledEngine, PiperVoiceFiles
@@ -206,7 +207,12 @@ def find_voice(name: str) -> VoiceProfile:
             return load_profile(path)
     if name == DEFAULT_VOICE:
         return VoiceProfile()
-    raise StudioError(f"unknown voice '{name}': known voices are {', '.join(known_voices())}")
+    # Offer only voices that would render now; the rest are one command away, with the reason.
+    ready = [entry.name for entry in list_voices(default_cache_dir()) if entry.ready]
+    raise StudioError(
+        f"unknown voice '{name}': voices ready to use are {', '.join(ready)} "
+        "(studio voices list shows every voice, and why one is not ready)"
+    )
 
 
 def known_voices() -> list[str]:
