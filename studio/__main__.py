@@ -1,3 +1,3 @@
-from studio.cli import app
+from studio.cli import main
 
-app(prog_name="studio")
+main()

@@ -4,30 +4,35 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.main
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.table import Table
 from rich.text import Text
 
+from studio import __version__
 from studio.breath import BreathSettings
 from studio.cache import default_cache_dir
 from studio.cleaning import clean_file
 from studio.clips import check_clips
-from studio.config import RenderSettings, describe_validation_error
+from studio.config import MP3_BITRATES_KBPS, RenderSettings, describe_validation_error
 from studio.engines.coqui import check_device
 from studio.errors import StudioError
 from studio.show.config import load_show
@@ -55,6 +60,59 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+
+
+def main() -> None:
+    """The `studio` command (console script and `python -m studio`)."""
+    command = typer.main.get_command(app)
+    _plain_metavars(command)
+    command(prog_name="studio")
+
+
+def _plain_metavars(command: Any) -> None:
+    """Help that says what an option takes (PATH, INTEGER), never a Python type: typer labels
+    options `<list[Path]>` and gives flags, --help too, a `<bool>` to type after them."""
+    ctx = command.context_class(command)
+    help_option = command.get_help_option(ctx)
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        if param.metavar is not None:
+            continue
+        word = _type_word(param.display_type(ctx))
+        if param.param_type_name == "argument":
+            param.metavar = param.name.upper()
+            param.display_type_rich = lambda ctx, word=word: word
+        else:
+            param.metavar = "" if param.is_flag else word
+    for sub in getattr(command, "commands", {}).values():
+        _plain_metavars(sub)
+
+
+def _type_word(label: str) -> str:
+    """`<list[Path]>` -> PATH, `<int range>` -> INTEGER, `<a|b>` stays a|b."""
+    label = label.strip("<>").removeprefix("list[").removesuffix("]")
+    if "|" in label:
+        return label
+    words = {"path": "PATH", "str": "TEXT", "int": "INTEGER", "float": "NUMBER"}
+    return words.get(label.split()[0].lower(), label.upper())
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        _say(f"studio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _studio(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Turn written essays into podcast-ready narration."""
+
 
 VoiceOption = Annotated[str, typer.Option("--voice", "-v", help="Voice profile name.")]
 LexiconOption = Annotated[
@@ -100,10 +158,18 @@ def render(
     essay: Annotated[Path, typer.Argument(help="Essay file: .md, .html or .txt.")],
     voice: VoiceOption = DEFAULT_VOICE,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("out"),
-    bitrate: Annotated[int, typer.Option(help="MP3 bitrate in kbps (CBR).")] = 96,
+    bitrate: Annotated[
+        int,
+        typer.Option(
+            metavar="KBPS",
+            help=f"MP3 bitrate in kbps (CBR): one of {', '.join(map(str, MP3_BITRATES_KBPS))}.",
+        ),
+    ] = 96,
     lexicon: LexiconOption = None,
     cover: Annotated[Path | None, typer.Option(help="Cover image (JPEG or PNG).")] = None,
-    force: Annotated[bool, typer.Option(help="Render even if outputs are up to date.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render even if outputs are up to date.")
+    ] = False,
     device: DeviceOption = None,
 ) -> None:
     """Render one essay to DIR/<slug>.mp3 with chapters, captions and a manifest."""
@@ -123,10 +189,11 @@ def render(
             device=_device(device),
         )
         with _progress() as bar:
-            task = bar.add_task("synthesizing", total=None, audio="")
+            task = bar.add_task("preparing", total=None, audio="")
 
             def report(done: int, total: int, seconds: float) -> None:
-                bar.update(task, completed=done, total=total, audio=f"{seconds:6.1f} s audio")
+                making = _report_takes(bar, task, done, total, seconds)
+                bar.update(task, description="synthesizing" if making else "loading voice")
 
             result = render_essay(request, progress=report)
         _print_summary(result)
@@ -225,7 +292,10 @@ def voices_list() -> None:
 def voices_check(
     name: Annotated[str, typer.Argument(help="Voice profile name.")],
     calibrate: Annotated[
-        bool, typer.Option(help="Synthesize a test passage to measure the voice's speaking rate.")
+        bool,
+        typer.Option(
+            "--calibrate", help="Synthesize a test passage to measure the voice's speaking rate."
+        ),
     ] = False,
     device: DeviceOption = None,
 ) -> None:
@@ -287,7 +357,9 @@ def voices_add(
         Path | None,
         typer.Option("--dir", help="Voices folder (default: first of $STUDIO_VOICES, ./voices)."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Replace a voice of the same name.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a voice of the same name.")
+    ] = False,
 ) -> None:
     """Create an XTTS voice from clips: voices/NAME/voice.toml, with the clips copied beside it."""
     with _user_errors():
@@ -389,7 +461,9 @@ def build(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Essays rendered at once (processes).")
     ] = 1,
-    force: Annotated[bool, typer.Option(help="Render even if outputs are up to date.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Render even if outputs are up to date.")
+    ] = False,
 ) -> None:
     """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
     from studio.show.build import build as build_show  # deferred: render's ~0.3 s
@@ -432,30 +506,31 @@ def _build_progress() -> Iterator[Callable[[BuildEvent], None]]:
         TextColumn("{task.fields[unit]}"),
         TextColumn("{task.fields[audio]}"),
         TimeElapsedColumn(),
+        _TakesEta(),
         console=console,
         transient=True,
     )
-    tasks: dict[str, object] = {}
+    tasks: dict[str, TaskID] = {}
     finished: set[str] = set()
     overall = bar.add_task("show", total=None, unit="essays", audio="")
 
     def report(event: BuildEvent) -> None:
         if event.kind == "planned":
-            bar.update(overall, total=event.total)
+            bar.update(overall, total=event.total, pace_from=(time.monotonic(), 0))
         elif event.kind == "segments" and event.slug not in finished:
             if event.slug not in tasks:
-                tasks[event.slug] = bar.add_task(event.slug, total=None, unit="segments", audio="")
-            bar.update(
-                tasks[event.slug],
-                completed=event.done,
-                total=event.total,
-                audio=f"{event.seconds:6.1f} s audio",
-            )
+                tasks[event.slug] = bar.add_task(event.slug, total=None, unit="", audio="")
+            task = tasks[event.slug]
+            making = _report_takes(bar, task, event.done, event.total, event.seconds)
+            bar.update(task, unit="segments" if making else "segments (loading voice)")
         elif event.kind == "done" and event.outcome is not None:
             finished.add(event.slug)
             if event.slug in tasks:
                 bar.remove_task(tasks.pop(event.slug))
             bar.advance(overall)
+            if event.outcome.status == "up to date":  # done at once: no part of the pace
+                since, done_then = bar.tasks[bar.task_ids.index(overall)].fields["pace_from"]
+                bar.update(overall, pace_from=(since, done_then + 1))
             _print_outcome(event.outcome)
 
     with bar:
@@ -490,11 +565,46 @@ def _progress() -> Progress:
         TextColumn("segments"),
         TextColumn("{task.fields[audio]}"),
         TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
+        _TakesEta(),
         console=console,
         transient=True,
     )
+
+
+def _report_takes(bar: Progress, task: TaskID, done: int, total: int, seconds: float) -> bool:
+    """Show an essay's takes on its bar; whether takes are being made yet (before the first,
+    the voice is loading, or every take was cached)."""
+    fields = bar.tasks[bar.task_ids.index(task)].fields
+    first = fields.get("cached_takes", done)
+    pace_from = fields.get("pace_from")
+    if pace_from is None and done > first:
+        pace_from = (time.monotonic(), done)
+    bar.update(
+        task,
+        completed=done,
+        total=total,
+        audio=f"{seconds:6.1f} s audio",
+        cached_takes=first,
+        pace_from=pace_from,
+    )
+    return pace_from is not None
+
+
+class _TakesEta(ProgressColumn):
+    """Time left at the pace takes have been made since the first one. Rich's own estimate
+    counted the cached takes as made at once and the voice's loading as synthesis time."""
+
+    def render(self, task: Task) -> Text:
+        pace_from = task.fields.get("pace_from")
+        if task.finished or pace_from is None or task.total is None:
+            return Text("")
+        since, done_then = pace_from
+        made = task.completed - done_then
+        if made < 2:  # takes come in pairs from a parallel voice: one is no pace yet
+            return Text("eta …", style="progress.remaining")
+        left = (time.monotonic() - since) / made * (task.total - task.completed)
+        minutes, secs = divmod(round(left), 60)
+        return Text(f"eta {minutes}:{secs:02d}", style="progress.remaining")
 
 
 def _print_summary(result: RenderResult) -> None:
@@ -522,10 +632,6 @@ def _print_summary(result: RenderResult) -> None:
     )
     table.add_row("time", f"{result.timings.get('total', 0):.1f} s")
     console.print(table)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    app()
 
 
 @app.command()
@@ -581,3 +687,7 @@ def _phonemizer(engine: object) -> Callable[[str], str] | None:
         return None
     voice = engine.espeak_voice
     return lambda text: "".join(phonemize(text, voice)).strip()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
