@@ -75,13 +75,11 @@ def _plain_metavars(command: Any) -> None:
     ctx = command.context_class(command)
     help_option = command.get_help_option(ctx)
     for param in [*command.params, *([help_option] if help_option else [])]:
-        if param.metavar is not None:
-            continue
         word = _type_word(param.display_type(ctx))
-        if param.param_type_name == "argument":
-            param.metavar = param.name.upper()
+        if param.param_type_name == "argument":  # its metavar is its name, in the usage line
+            param.metavar = param.metavar or param.name.upper()
             param.display_type_rich = lambda ctx, word=word: word
-        else:
+        elif param.metavar is None:
             param.metavar = "" if param.is_flag else word
     for sub in getattr(command, "commands", {}).values():
         _plain_metavars(sub)
