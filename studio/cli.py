@@ -65,7 +65,10 @@ errors = Console(stderr=True)
 def main() -> None:
     """The `studio` command (console script and `python -m studio`)."""
     command = typer.main.get_command(app)
-    _plain_metavars(command)
+    # Help text only, through typer's parameter objects: should a typer release change them,
+    # help shows typer's own labels again rather than studio failing to start.
+    with contextlib.suppress(AttributeError, TypeError):
+        _plain_metavars(command)
     command(prog_name="studio")
 
 
