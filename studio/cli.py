@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -29,7 +30,7 @@ from studio.clips import check_clips
 from studio.config import RenderSettings, describe_validation_error
 from studio.engines.coqui import check_device
 from studio.errors import StudioError
-from studio.show.config import load_show
+from studio.show.config import Show, load_show
 from studio.voices import (
     DEFAULT_VOICE,
     add_voice,
@@ -345,6 +346,20 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="The show's studio.toml, or the folder holding it."),
 ]
+AllowRemovalsOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-removals",
+        help="Let feed.xml drop episodes it publishes now (they vanish from apps).",
+    ),
+]
+AllowOutsideOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside",
+        help="Let the config name essays, lexicons, the cover or the output outside its folder.",
+    ),
+]
 
 
 @app.command()
@@ -375,14 +390,24 @@ def build(
         int, typer.Option("--jobs", "-j", min=1, help="Essays rendered at once (processes).")
     ] = 1,
     force: Annotated[bool, typer.Option(help="Render even if outputs are up to date.")] = False,
+    allow_removals: AllowRemovalsOption = False,
+    allow_outside: AllowOutsideOption = False,
 ) -> None:
     """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
     from studio.show.build import build as build_show  # deferred: render's ~0.3 s
 
     with _user_errors():
-        show = load_show(config)
+        show = load_show(config, allow_outside=allow_outside)
+        _warn_placeholders(show)
         with _build_progress() as report_progress:
-            report = build_show(show, only=only, jobs=jobs, force=force, progress=report_progress)
+            report = build_show(
+                show,
+                only=only,
+                jobs=jobs,
+                force=force,
+                progress=report_progress,
+                allow_removals=allow_removals,
+            )
         counts = {
             status: sum(1 for outcome in report.outcomes if outcome.status == status)
             for status in ("rendered", "up to date", "failed")
@@ -398,12 +423,30 @@ def build(
 
 
 @app.command()
-def feed(config: ConfigOption = Path("studio.toml")) -> None:
+def feed(
+    config: ConfigOption = Path("studio.toml"),
+    allow_removals: AllowRemovalsOption = False,
+    allow_outside: AllowOutsideOption = False,
+) -> None:
     """Rewrite only feed.xml (and the cover) from the episodes already built."""
     from studio.show.feed import feed_only  # deferred: ingest, lxml and Pillow (~0.25 s)
 
     with _user_errors():
-        _print_feed(feed_only(load_show(config)))
+        show = load_show(config, allow_outside=allow_outside)
+        _warn_placeholders(show)
+        _print_feed(feed_only(show, allow_removals=allow_removals))
+
+
+def _warn_placeholders(show: Show) -> None:
+    """Loudly, on stdout (errors alone go to stderr): the feed is not ready to publish."""
+    from studio.show.init import placeholders
+
+    for line in placeholders(show):
+        console.print(
+            f"[bold yellow]warning:[/] {escape(line)}: change it before publishing",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @contextlib.contextmanager
@@ -464,6 +507,17 @@ def _print_outcome(outcome: EssayOutcome) -> None:
 def _print_feed(report: FeedReport) -> None:
     state = "wrote" if report.changed else "unchanged"
     console.print(f"{state} {report.path} ({report.episodes} episodes)", highlight=False)
+    if report.kept:
+        console.print(
+            "[yellow]kept as last published[/] (failed this time): "
+            + escape(", ".join(report.kept)),
+            highlight=False,
+        )
+    if report.removed:
+        console.print(
+            f"[yellow]dropped from the feed[/]: {escape(', '.join(report.removed))}",
+            highlight=False,
+        )
     if report.missing:
         console.print(
             f"[yellow]not in the feed yet[/] (not built): {', '.join(report.missing)}",
