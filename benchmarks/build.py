@@ -151,7 +151,9 @@ def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
                 "sizes": {},
             }
         )
-        manifest.write(public / f"{slug}.json")
+        manifests = folder / ".studio" / "manifests"  # a show keeps them out of public/
+        manifests.mkdir(parents=True, exist_ok=True)
+        manifest.write(manifests / f"{slug}.json")
         (public / f"{slug}.mp3").write_bytes(b"\xff\xfb" * 64)
     (folder / "essays" / "welcome.md").unlink()
     studio("feed", "--config", str(folder), env=env)  # assigns the guids once, as a build would
@@ -176,13 +178,13 @@ def main() -> None:
         build = ["build", "--config", str(show), "--jobs", str(args.jobs)]
 
         cold = studio(*build, env=env)
-        manifests = [Manifest.read(p) for p in (show / "public").glob("*.json")]
+        manifests = [Manifest.read(p) for p in (show / ".studio" / "manifests").glob("*.json")]
         manifests = [m for m in manifests if m is not None]
         unchanged = studio(*build, env=env)
         edit_one_paragraph(essays[0])
         edited = studio(*build, env=env)
         slug = re.search(r"(?m)^slug: (.*)$", essays[0].read_text(encoding="utf-8"))
-        edited_manifest = Manifest.read(show / "public" / f"{slug.group(1)}.json")
+        edited_manifest = Manifest.read(show / ".studio" / "manifests" / f"{slug.group(1)}.json")
         assert edited_manifest is not None
         feed_seconds, feed_bytes = feed_of(args.episodes)
         feed_command = feed_command_of(args.episodes, scratch, env)

@@ -115,7 +115,13 @@ class EpisodeProducer(threading.Thread):
     def _produce(self) -> tuple[list[TakeRecord], Timeline]:
         # Imported here, in this thread: scipy and friends take about a second, which would
         # otherwise delay the start of the synthesis worker.
-        from studio.master import TimelineAnalysis, next_pass_gain, solve_gain
+        from studio.master import (
+            LOUDNESS_TOLERANCE_LU,
+            TimelineAnalysis,
+            delivered_lufs,
+            next_pass_gain,
+            solve_gain,
+        )
 
         settings, segments = self.settings, self.script.segments
         analysis = TimelineAnalysis(settings.sample_rate)
@@ -147,15 +153,24 @@ class EpisodeProducer(threading.Thread):
             encoder.join()
             if self._encode_error is not None:
                 raise self._encode_error
-            loudness = encode.mastering.loudness
             gain_db = next_pass_gain(analysis, encode.mastering, target_lufs=settings.target_lufs)
             if gain_db is not None:  # the first half misled the gain: encode again
                 encode.discard()
                 encode = self._start_encode(analysis, gain_db)
                 encode.catch_up(self._analysed)
-                loudness = encode.close()
-            timeline = layout.timeline(loudness)
-            encode.commit(timeline)
+                encode.close()
+            mastered = encode.mastering.loudness
+            encode.commit(layout.timeline(mastered))
+            delivered = delivered_lufs(self.mp3)
+            miss = settings.target_lufs - delivered
+            if abs(miss) > LOUDNESS_TOLERANCE_LU:  # the codec moved it: correct once, by the miss
+                encode = self._start_encode(analysis, encode.gain_db + miss)
+                encode.catch_up(self._analysed)
+                mastered = encode.close()
+                encode.commit(layout.timeline(mastered))
+                delivered = delivered_lufs(self.mp3)
+            # What is reported is what listeners get: loudness measured on the MP3 itself.
+            timeline = layout.timeline(Loudness(delivered, mastered.true_peak_dbtp))
         except BaseException:
             with self._take_analysed:
                 self._halted = True
@@ -208,16 +223,22 @@ class EpisodeProducer(threading.Thread):
         )
         mastering = MasteringPass(analysis, gain_db, settings.peak_dbtp)
         layout = TimelineBuilder(self.script, sample_rate=settings.sample_rate)
-        return _EncodePass(mastering, layout, writer, self.cache)
+        return _EncodePass(mastering, layout, writer, self.cache, gain_db)
 
 
 class _EncodePass:
     """One pass of the timeline through mastering into the MP3 encoder, fed takes in order."""
 
     def __init__(
-        self, mastering: MasteringPass, layout: TimelineBuilder, writer: Mp3Writer, cache: TakeCache
+        self,
+        mastering: MasteringPass,
+        layout: TimelineBuilder,
+        writer: Mp3Writer,
+        cache: TakeCache,
+        gain_db: float,
     ) -> None:
         self.mastering = mastering
+        self.gain_db = gain_db
         self.layout = layout
         self.cache = cache
         self.writer = writer.__enter__()

@@ -35,7 +35,7 @@ from studio.clips import check_clips
 from studio.config import MP3_BITRATES_KBPS, RenderSettings, describe_validation_error
 from studio.engines.coqui import check_device
 from studio.errors import StudioError
-from studio.show.config import load_show
+from studio.show.config import Show, load_show
 from studio.voices import (
     DEFAULT_VOICE,
     add_voice,
@@ -434,6 +434,20 @@ ConfigOption = Annotated[
     Path,
     typer.Option("--config", "-c", help="The show's studio.toml, or the folder holding it."),
 ]
+AllowRemovalsOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-removals",
+        help="Let feed.xml drop episodes it publishes now (they vanish from apps).",
+    ),
+]
+AllowOutsideOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-outside",
+        help="Let the config name essays, lexicons, the cover or the output outside its folder.",
+    ),
+]
 
 
 @app.command()
@@ -465,14 +479,24 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="Render even if outputs are up to date.")
     ] = False,
+    allow_removals: AllowRemovalsOption = False,
+    allow_outside: AllowOutsideOption = False,
 ) -> None:
     """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
     from studio.show.build import build as build_show  # deferred: render's ~0.3 s
 
     with _user_errors():
-        show = load_show(config)
+        show = load_show(config, allow_outside=allow_outside)
+        _warn_placeholders(show)
         with _build_progress() as report_progress:
-            report = build_show(show, only=only, jobs=jobs, force=force, progress=report_progress)
+            report = build_show(
+                show,
+                only=only,
+                jobs=jobs,
+                force=force,
+                progress=report_progress,
+                allow_removals=allow_removals,
+            )
         counts = {
             status: sum(1 for outcome in report.outcomes if outcome.status == status)
             for status in ("rendered", "up to date", "failed")
@@ -488,12 +512,26 @@ def build(
 
 
 @app.command()
-def feed(config: ConfigOption = Path("studio.toml")) -> None:
+def feed(
+    config: ConfigOption = Path("studio.toml"),
+    allow_removals: AllowRemovalsOption = False,
+    allow_outside: AllowOutsideOption = False,
+) -> None:
     """Rewrite only feed.xml (and the cover) from the episodes already built."""
     from studio.show.feed import feed_only  # deferred: ingest, lxml and Pillow (~0.25 s)
 
     with _user_errors():
-        _print_feed(feed_only(load_show(config)))
+        show = load_show(config, allow_outside=allow_outside)
+        _warn_placeholders(show)
+        _print_feed(feed_only(show, allow_removals=allow_removals))
+
+
+def _warn_placeholders(show: Show) -> None:
+    """Loudly, on stdout (errors alone go to stderr): the feed is not ready to publish."""
+    from studio.show.init import placeholders
+
+    for line in placeholders(show):
+        _say(("warning:", "bold yellow"), f" {line}: change it before publishing", one_line=True)
 
 
 @contextlib.contextmanager
@@ -553,6 +591,10 @@ def _print_outcome(outcome: EssayOutcome) -> None:
 def _print_feed(report: FeedReport) -> None:
     state = "wrote" if report.changed else "unchanged"
     _say(f"{state} {report.path} ({report.episodes} episodes)")
+    if report.kept:
+        _say(("kept as last published", "yellow"), f" (failed this time): {', '.join(report.kept)}")
+    if report.removed:
+        _say(("dropped from the feed", "yellow"), f": {', '.join(report.removed)}")
     if report.missing:
         _say(("not in the feed yet", "yellow"), f" (not built): {', '.join(report.missing)}")
 

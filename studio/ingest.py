@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 from urllib.parse import urlsplit
 
 import yaml
@@ -149,9 +149,21 @@ def _starts_with_unclosed_front_matter(text: str) -> bool:
     return len(lines) > 1 and lines[0].strip() == "---" and bool(_FRONT_MATTER_KEY.match(lines[1]))
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text for `_front_matter_date` to check.
+
+    PyYAML builds dates itself and raises a bare ValueError on an impossible one (2025-04-31).
+    """
+
+    yaml_implicit_resolvers: ClassVar = {
+        first: [(tag, pattern) for tag, pattern in resolvers if not tag.endswith(":timestamp")]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
 def _meta_from_front_matter(source: str, name: str) -> EssayMeta:
     try:
-        fields = yaml.safe_load(source)
+        fields = yaml.load(source, Loader=_FrontMatterLoader)
     except yaml.YAMLError as err:
         raise StudioError(
             f"{name} has bad YAML front matter ({_describe_yaml_error(err)}); "
@@ -193,11 +205,7 @@ def _front_matter_text(value: Any) -> str:
 def _front_matter_date(value: Any, name: str) -> dt.date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    parsed = _iso_date(str(value))
+    parsed = _iso_date(str(value))  # text: the loader does not build dates
     if parsed is None:
         raise StudioError(
             f"{name} has front matter date {value!r} that is not a date; use YYYY-MM-DD"

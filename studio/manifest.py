@@ -97,7 +97,9 @@ class Manifest(_Part):
             return None
 
 
-def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
+def output_paths(out_dir: Path, slug: str, manifest_dir: Path | None = None) -> dict[str, Path]:
+    """Where a render's files go: all in `out_dir`, but the manifest in `manifest_dir` if given
+    (a show keeps manifests out of the folder it publishes)."""
     suffixes = {
         "mp3": ".mp3",
         "chapters": ".chapters.json",
@@ -105,4 +107,7 @@ def output_paths(out_dir: Path, slug: str) -> dict[str, Path]:
         "srt": ".srt",
         "manifest": ".json",
     }
-    return {kind: out_dir / f"{slug}{suffix}" for kind, suffix in suffixes.items()}
+    paths = {kind: out_dir / f"{slug}{suffix}" for kind, suffix in suffixes.items()}
+    if manifest_dir is not None:
+        paths["manifest"] = manifest_dir / f"{slug}.json"
+    return paths

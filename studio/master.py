@@ -14,11 +14,13 @@ import math
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 import scipy.ndimage
 import scipy.signal
+import soundfile
 
 from studio.errors import StudioError
 from studio.types import Episode, Loudness
@@ -442,6 +444,15 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     meter = LoudnessMeter(sample_rate)
     for start in range(0, len(audio), _BLOCK):
         meter.feed(audio[start : start + _BLOCK])
+    return meter.integrated_lufs()
+
+
+def delivered_lufs(path: Path) -> float:
+    """Integrated loudness of an encoded file, decoded in blocks (an hour is ~600 MB of floats)."""
+    info = soundfile.info(path)
+    meter = LoudnessMeter(info.samplerate)
+    for block in soundfile.blocks(path, blocksize=1 << 20, dtype="float32", always_2d=True):
+        meter.feed(block.mean(axis=1))
     return meter.integrated_lufs()
 
 

@@ -53,6 +53,7 @@ class RenderRequest:
     cover: Path | None = None
     force: bool = False  # render even when the outputs are up to date
     device: str | None = None  # where synthesis runs: "cpu", "cuda", ...; None: the GPU if any
+    manifest_dir: Path | None = None  # where the manifest goes; None: beside the MP3 in out_dir
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
             "cover": file_digest(request.cover, what="cover image") if request.cover else None,
         }
     )
-    outputs = output_paths(request.out_dir, essay.meta.slug)
+    outputs = output_paths(request.out_dir, essay.meta.slug, request.manifest_dir)
     return Prepared(essay, profile, engine, script, keys, render_key, outputs, breath, raw_keys)
 
 
@@ -176,6 +177,8 @@ def render(
     if manifest is not None:
         return _result_from_manifest(prepared, manifest, timings)
     _ensure_writable(request.out_dir)
+    if request.manifest_dir is not None:
+        _ensure_writable(request.manifest_dir)
     _sweep_leftovers(prepared, cache_dir)
 
     mark = time.perf_counter()

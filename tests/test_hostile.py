@@ -91,3 +91,20 @@ def test_control_characters_in_an_essay_never_reach_the_outputs() -> None:
     assert essay.chapters[-1].title == "A heading"  # a vertical tab separates words
     html = "<article><h1>T&#1;itle</h1><p>Entity&#x1B; refs&#11;too.</p></article>"
     assert "\\x" not in repr(parse_html(html, slug_hint="refs"))
+
+
+@pytest.mark.parametrize("command", ["script", "render"])
+def test_an_impossible_date_is_one_line(tmp_path: Path, command: str) -> None:
+    essay = tmp_path / "april.md"
+    essay.write_text("---\ntitle: April\ndate: 2025-04-31\n---\n\nA sentence.\n")
+    result = run_studio(
+        command, str(essay), *(["--out", str(tmp_path)] if command == "render" else [])
+    )
+    assert_one_line_error(result, "april.md", "2025-04-31")
+    assert not list(tmp_path.glob("*.mp3"))
+
+
+def test_front_matter_dates_and_times_still_read() -> None:
+    for written in ("2025-04-30", "'2025-04-30'", "2025-04-30T08:00:00+00:00", "2025-04-30 08:00"):
+        essay = parse_markdown(f"---\ndate: {written}\n---\n\nA sentence.\n", slug_hint="d")
+        assert str(essay.meta.date) == "2025-04-30", written

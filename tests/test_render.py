@@ -91,6 +91,15 @@ def test_loudness_of_the_decoded_file(rendered: dict) -> None:
     assert np.max(np.abs(audio)) <= 10 ** (-0.5 / 20)
 
 
+def test_the_mp3_delivers_the_loudness_the_manifest_reports(rendered: dict) -> None:
+    # The encoder scales its input (0.95 at 96 kbps): the file decoded 0.45 LU under target.
+    audio, rate = decoded(rendered["out"] / "small-machines.mp3")
+    delivered = pyloudnorm.Meter(rate).integrated_loudness(audio)
+    assert delivered == pytest.approx(-16.0, abs=0.2)
+    reported = rendered["manifest"]["loudness"]["integrated_lufs"]
+    assert reported == pytest.approx(delivered, abs=0.1)
+
+
 def test_id3_chapters_follow_the_headings(rendered: dict) -> None:
     path = rendered["out"] / "small-machines.mp3"
     tags = ID3(path)

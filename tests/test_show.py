@@ -338,9 +338,11 @@ def up_to_date(stdout: str) -> list[str]:
 @pytest.mark.slow
 def test_build_writes_every_episode_the_cover_and_the_feed(built: Path) -> None:
     names = sorted(p.name for p in (built / "public").iterdir())
-    episode_files = [".chapters.json", ".json", ".mp3", ".srt", ".vtt"]
+    episode_files = [".chapters.json", ".mp3", ".srt", ".vtt"]
     expected = [f"{slug}{suffix}" for slug in ("second", "welcome") for suffix in episode_files]
-    assert names == sorted([".studio-build.lock", "cover.png", "feed.xml", *expected])
+    assert names == sorted(["cover.png", "feed.xml", *expected])  # nothing but what is served
+    manifests = sorted(p.name for p in (built / ".studio" / "manifests").iterdir())
+    assert manifests == ["second.json", "welcome.json"]
     assert (built / "public" / "cover.png").read_bytes() == (built / "cover.png").read_bytes()
 
 
@@ -442,7 +444,7 @@ def test_edit_and_retitle_keep_the_guid(built: Path, tmp_path: Path) -> None:
     (folder / "essays" / "second.md").write_text(edited, encoding="utf-8")
     result = run_studio("build", "--config", str(folder), "--only", "second")
     assert result.returncode == 0, result.stderr
-    assert "rendered   second" in result.stdout and "welcome" not in result.stdout
+    assert "rendered   second" in result.stdout and "welcome (" not in result.stdout
     after = feedparser.parse((folder / "public" / "feed.xml").read_bytes())
     assert after.entries[0].title == "Cats and Dogs"
     assert after.entries[0].id == guid_before["Cats & Dogs <3"]

@@ -8,12 +8,13 @@ Written with lxml (feedgen refuses `itunes:explicit` true/false and has no `podc
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import html
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 
 from lxml import etree
@@ -84,9 +85,15 @@ def podcast_guid(feed_url: str) -> str:
     return str(uuid.uuid5(PODCAST_GUID_NAMESPACE, bare))
 
 
-def build_feed(channel: Channel, items: Iterable[Item]) -> bytes:
-    """The RSS 2.0 document, UTF-8, newest episode first (ties broken by episode number, guid)."""
-    ordered = sorted(items, key=lambda i: (i.published, i.season or 0, i.episode or 0, i.guid))
+def build_feed(
+    channel: Channel, items: Iterable[Item], kept: Iterable[etree._Element] = ()
+) -> bytes:
+    """The RSS 2.0 document, UTF-8, newest episode first (ties broken by episode number, guid).
+
+    `kept`: items of an earlier feed (from `feed_items`), carried over as they were published.
+    """
+    entries: list[Item | etree._Element] = [*items, *kept]
+    ordered = sorted(entries, key=_order)
     ordered.reverse()
     rss = etree.Element("rss", nsmap=NAMESPACES, version="2.0")
     show = _sub(rss, "channel")
@@ -98,7 +105,7 @@ def build_feed(channel: Channel, items: Iterable[Item]) -> bytes:
     if channel.copyright:
         _sub(show, "copyright", channel.copyright)
     if ordered:
-        newest = _rfc2822(ordered[0].published)
+        newest = _rfc2822(_order(ordered[0])[0])
         _sub(show, "pubDate", newest)
         _sub(show, "lastBuildDate", newest)
     _sub(show, "generator", f"studio {__version__}")
@@ -118,9 +125,37 @@ def build_feed(channel: Channel, items: Iterable[Item]) -> bytes:
     _sub(show, f"{{{ITUNES}}}type", channel.type)
     _sub(show, f"{{{PODCAST}}}guid", podcast_guid(channel.feed_url))
     _sub(show, f"{{{PODCAST}}}locked", "yes" if channel.locked else "no")
-    for item in ordered:
-        _item(show, item)
+    for entry in ordered:
+        if isinstance(entry, Item):
+            _item(show, entry)
+        else:
+            show.append(copy.deepcopy(entry))
     return etree.tostring(rss, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def feed_items(document: bytes) -> dict[str, etree._Element]:
+    """The items of a feed `build_feed` wrote, by guid. Raises ValueError if it is not one."""
+    parser = etree.XMLParser(
+        remove_blank_text=True, strip_cdata=False, resolve_entities=False, no_network=True
+    )
+    try:
+        root = etree.fromstring(document, parser)
+        items = {item.findtext("guid"): item for item in root.iterfind("channel/item")}
+        for item in items.values():
+            _order(item)
+    except (etree.XMLSyntaxError, TypeError, ValueError) as error:
+        raise ValueError(f"not a feed studio wrote: {error}") from None
+    items.pop(None, None)
+    return items  # type: ignore[return-value]
+
+
+def _order(entry: Item | etree._Element) -> tuple[dt.datetime, int, int, str]:
+    if isinstance(entry, Item):
+        return (entry.published, entry.season or 0, entry.episode or 0, entry.guid)
+    published = parsedate_to_datetime(entry.findtext("pubDate") or "")
+    season = entry.findtext(f"{{{ITUNES}}}season") or 0
+    episode = entry.findtext(f"{{{ITUNES}}}episode") or 0
+    return (published, int(season), int(episode), entry.findtext("guid") or "")
 
 
 def show_notes_html(summary: str, chapters: Iterable[tuple[float, str]]) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +59,42 @@ def check_mp3_settings(
     return _read_cover(tags.cover) if tags.cover is not None else None
 
 
+def _open_encoder(target: Any, sample_rate: int, bitrate_kbps: int) -> soundfile.SoundFile:
+    # Both settings are needed for CBR: CONSTANT alone silently gives ~77 kbps VBR.
+    return soundfile.SoundFile(
+        target,
+        "w",
+        samplerate=sample_rate,
+        channels=1,
+        format="MP3",
+        subtype="MPEG_LAYER_III",
+        bitrate_mode="CONSTANT",
+        compression_level=(320 - bitrate_kbps) / 288,
+    )
+
+
+@functools.cache
+def encoder_level(sample_rate: int, bitrate_kbps: int) -> float:
+    """The amplitude the encoder gives its input, measured once per setting.
+
+    libsndfile's LAME path scales what it encodes (by 0.95 at 96 kbps, not at all at 320), so an
+    episode mastered to -16 LUFS decoded at -16.45; `Mp3Writer` divides by this level.
+    """
+    # Noise in the speech band: the encoder low-passes above it, which is not a level change.
+    noise = np.fft.rfft(np.random.default_rng(1770).standard_normal(sample_rate))
+    band = np.fft.rfftfreq(sample_rate, 1 / sample_rate)
+    noise[(band < 100) | (band > 5000)] = 0
+    probe = np.fft.irfft(noise, sample_rate)
+    probe = (0.3 * probe / np.abs(probe).max()).astype(np.float32)
+    encoded = io.BytesIO()
+    with _open_encoder(encoded, sample_rate, bitrate_kbps) as sound:
+        sound.write(probe)
+    encoded.seek(0)
+    decoded = soundfile.read(encoded, dtype="float32")[0][: len(probe)]
+    # The decoder drops the encoder's delay (LAME's header says how much), so the two line up.
+    return float(np.dot(decoded, probe[: len(decoded)]) / np.dot(probe, probe))
+
+
 class Mp3Writer:
     """One MP3 encoded as its PCM streams in: `write` blocks in order, then `finish` with the
     episode's layout to tag it. The file appears at `path` only if the `with` block completes
@@ -76,22 +114,14 @@ class Mp3Writer:
         self._partial: Path | None = None
         self._sound: soundfile.SoundFile | None = None
         self._finished = False
+        # Undo the encoder's own scaling, so that the file is as loud as what was mastered.
+        self._make_up = np.float32(1.0 / encoder_level(sample_rate, bitrate_kbps))
 
     def __enter__(self) -> Mp3Writer:
         self._atomic = atomic_path(self.path)
         try:
             self._partial = self._atomic.__enter__()
-            # Both settings are needed for CBR: CONSTANT alone silently gives ~77 kbps VBR.
-            self._sound = soundfile.SoundFile(
-                self._partial,
-                "w",
-                samplerate=self.sample_rate,
-                channels=1,
-                format="MP3",
-                subtype="MPEG_LAYER_III",
-                bitrate_mode="CONSTANT",
-                compression_level=(320 - self.bitrate_kbps) / 288,
-            )
+            self._sound = _open_encoder(self._partial, self.sample_rate, self.bitrate_kbps)
         except BaseException as error:
             self._atomic.__exit__(type(error), error, error.__traceback__)
             raise self._cannot_write(error) from error
@@ -100,7 +130,7 @@ class Mp3Writer:
     def write(self, block: np.ndarray) -> None:
         assert self._sound is not None, "use Mp3Writer in a with block"
         try:
-            self._sound.write(np.asarray(block, dtype=np.float32))
+            self._sound.write(np.asarray(block, dtype=np.float32) * self._make_up)
         except (OSError, soundfile.SoundFileRuntimeError) as error:
             raise self._cannot_write(error) from error
 

@@ -17,7 +17,7 @@ from studio.cache import default_cache_dir
 from studio.errors import StudioError
 from studio.render import RenderRequest, is_up_to_date, prepare, render
 from studio.show.config import Show
-from studio.show.feed import FeedReport, publish_cover, write_feed
+from studio.show.feed import FeedReport, move_old_manifests, publish_cover, write_feed
 from studio.show.guids import assign_guids
 from studio.show.lock import output_lock
 from studio.show.plan import plan_episodes
@@ -82,11 +82,14 @@ def build(
     force: bool = False,
     cache_dir: Path | None = None,
     progress: BuildProgress | None = None,
+    allow_removals: bool = False,
 ) -> BuildReport:
     """Render every publishable essay (or just `only`), then write the cover and the feed.
 
     An essay that fails is reported and the others carry on; the feed lists every episode whose
-    files are on disk. `jobs` > 1 renders that many essays at once in separate processes.
+    files are on disk, and keeps a failed essay's episode as last published. A feed that would
+    drop published episodes is refused unless `allow_removals`. `jobs` > 1 renders that many
+    essays at once in separate processes.
     """
     cache_dir = cache_dir or default_cache_dir()
     emit = progress or (lambda event: None)
@@ -99,10 +102,11 @@ def build(
                 known = ", ".join(p.slug for p in plans) or "none"
                 raise StudioError(f"no essay with slug '{only}' in this show (slugs: {known})")
         plans = assign_guids(show, plans)
+        move_old_manifests(show, plans)
         cover = publish_cover(show)
         defaults = show.config.defaults
         settings = defaults.render_settings()
-        lexicons = tuple(show.root / p for p in defaults.lexicons)
+        lexicons = tuple(show.root / p for p in defaults.lexicons)  # checked by load_show
         outcomes: dict[str, EssayOutcome] = {}
         work: list[_Job] = []
         for plan in chosen:
@@ -112,6 +116,7 @@ def build(
             request = RenderRequest(
                 essay=plan.source,
                 out_dir=show.output,
+                manifest_dir=show.manifests,
                 voice=plan.fields.voice or defaults.voice,
                 settings=settings,
                 lexicons=lexicons,
@@ -124,7 +129,8 @@ def build(
             emit(BuildEvent("done", slug=outcome.slug, outcome=outcome))
         for outcome in _run_jobs(work, jobs, emit):
             outcomes[outcome.name] = outcome
-        feed = write_feed(show, plans)
+        failed = frozenset(o.name for o in outcomes.values() if o.status == "failed")
+        feed = write_feed(show, plans, failed=failed, allow_removals=allow_removals)
     ordered = tuple(outcomes[p.name] for p in chosen if p.name in outcomes)
     return BuildReport(ordered, feed, drafts=sum(1 for p in plans if p.draft))
 

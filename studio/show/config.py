@@ -11,10 +11,19 @@ import difflib
 import glob
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from studio.breath import BreathSettings
 from studio.config import (
@@ -28,6 +37,7 @@ from studio.config import (
     describe_validation_error,
 )
 from studio.errors import StudioError
+from studio.text import carriable
 from studio.voices import DEFAULT_VOICE
 
 if sys.version_info >= (3, 11):
@@ -37,6 +47,7 @@ else:  # pragma: no cover
 
 CONFIG_NAME = "studio.toml"
 FEED_NAME = "feed.xml"
+STATE_DIR = ".studio"  # the show's state, caches, lock and manifests: never published
 
 
 # Apple Podcasts categories and their subcategories (case-sensitive, as the feed must spell them).
@@ -293,6 +304,13 @@ class ShowConfig(Strict):
     essays: tuple[EssayEntry, ...] = (EssayEntry(path="essays/*.md"),)
     output: Path = Path("public")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _carriable(cls, data: Any) -> Any:
+        """Every string of the config, made carriable as it enters: the feed, the cover and the
+        ID3 tags can then take any setting as it is."""
+        return _map_strings(data, carriable)
+
     @field_validator("essays", mode="before")
     @classmethod
     def _essay_entries(cls, value: Any) -> Any:
@@ -303,13 +321,29 @@ class ShowConfig(Strict):
         return value
 
 
+def _map_strings(data: Any, change: Callable[[str], str]) -> Any:
+    """`data` (parsed TOML) with `change` applied to every string value in it."""
+    if isinstance(data, str):
+        return change(data)
+    if isinstance(data, dict):
+        return {key: _map_strings(value, change) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_map_strings(item, change) for item in data]
+    return data
+
+
 @dataclasses.dataclass(frozen=True)
 class Show:
-    """A loaded show: its folder, config file and validated config."""
+    """A loaded show: its folder, config file and validated config.
+
+    `allow_outside`: the config may name paths outside the show folder (`--allow-outside`);
+    otherwise every path it names must resolve inside it.
+    """
 
     root: Path
     config_file: Path
     config: ShowConfig
+    allow_outside: bool = False
 
     @property
     def info(self) -> ShowInfo:
@@ -328,6 +362,16 @@ class Show:
         return self.url(FEED_NAME)
 
     @property
+    def state(self) -> Path:
+        """The show's own files (guids, caches, the lock, manifests): beside the essays, never in
+        the output folder, which is uploaded as it is."""
+        return self.root / STATE_DIR
+
+    @property
+    def manifests(self) -> Path:
+        return self.state / "manifests"
+
+    @property
     def image(self) -> Path:
         return self.root / self.info.image
 
@@ -340,8 +384,12 @@ class Show:
         return f"{self.info.base_url}/{name}"
 
 
-def load_show(config: Path | None = None) -> Show:
-    """Read and validate a show's config (a file, or a folder holding `studio.toml`)."""
+def load_show(config: Path | None = None, *, allow_outside: bool = False) -> Show:
+    """Read and validate a show's config (a file, or a folder holding `studio.toml`).
+
+    Every path it names must resolve inside the show folder unless `allow_outside`: a config
+    from someone else must not read (and publish) files elsewhere, or write outside its folder.
+    """
     path = Path(config) if config is not None else Path(CONFIG_NAME)
     if path.is_dir():
         path = path / CONFIG_NAME
@@ -360,12 +408,39 @@ def load_show(config: Path | None = None) -> Show:
         parsed = ShowConfig.model_validate(data)
     except ValidationError as error:
         raise StudioError(f"{path}: {describe_validation_error(error)}") from None
-    show = Show(root=path.parent.resolve(), config_file=path, config=parsed)
+    show = Show(
+        root=path.parent.resolve(), config_file=path, config=parsed, allow_outside=allow_outside
+    )
+    _check_output(show)
+    show_path(show, parsed.show.image, "show.image")
     for index, lexicon in enumerate(parsed.defaults.lexicons):
-        if not (show.root / lexicon).is_file():
+        if not show_path(show, lexicon, f"defaults.lexicons[{index}]").is_file():
             raise StudioError(f"{path}: defaults.lexicons[{index}]: {lexicon} does not exist")
     essay_files(show)  # every listed essay exists, and no glob hands out one episode number
     return show
+
+
+def show_path(show: Show, path: Path | str, setting: str) -> Path:
+    """`path` from the config, resolved; refused (naming `setting`) if it leaves the show folder
+    and the user did not allow that."""
+    resolved = (show.root / path).resolve()
+    if not show.allow_outside and not resolved.is_relative_to(show.root):
+        raise StudioError(
+            f"{show.config_file}: {setting}: {path} is outside the show folder {show.root}; "
+            "pass --allow-outside if you mean it"
+        )
+    return resolved
+
+
+def _check_output(show: Show) -> None:
+    """The output folder is uploaded as it is: inside the show, and never holding its state."""
+    output = show_path(show, show.config.output, "output")
+    state = show.state.resolve()
+    if show.root.is_relative_to(output) or output.is_relative_to(state):
+        raise StudioError(
+            f"{show.config_file}: output: {show.config.output} would publish the show's own files "
+            f'({STATE_DIR}/, the essays): choose a folder inside the show, such as "public"'
+        )
 
 
 def _hint(category: str) -> str:
@@ -379,6 +454,9 @@ def essay_files(show: Show) -> list[tuple[Path, EpisodeFields]]:
     """The essay files in config order, each with the entry fields set for it (later win)."""
     found: dict[Path, dict[str, Any]] = {}
     for index, entry in enumerate(show.config.essays):
+        setting = f"essays[{index}].path"
+        if not show.allow_outside:  # the pattern itself, so that one matching nothing is refused
+            show_path(show, entry.path, setting)
         pattern = str(show.root / entry.path)
         if _GLOB_CHARS.search(entry.path):
             matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True))
@@ -397,5 +475,5 @@ def essay_files(show: Show) -> list[tuple[Path, EpisodeFields]]:
                 )
         overrides = {k: getattr(entry, k) for k in entry.model_fields_set if k != "path"}
         for match in matches:
-            found.setdefault(match.resolve(), {}).update(overrides)
+            found.setdefault(show_path(show, match, setting), {}).update(overrides)
     return [(path, EpisodeFields(**fields)) for path, fields in found.items()]

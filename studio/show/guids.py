@@ -26,15 +26,7 @@ def assign_guids(show: Show, plans: list[EpisodePlan]) -> list[EpisodePlan]:
     is gone (so renaming a file keeps it). A new essay gets a new random UUID.
     """
     store_path = show.root / GUIDS_PATH
-    try:
-        stored = json.loads(store_path.read_text(encoding="utf-8"))["episodes"]
-    except FileNotFoundError:
-        stored = []
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise StudioError(
-            f"{store_path} is damaged ({error}); restore it from version control: it holds the "
-            "permanent guids of published episodes"
-        ) from None
+    stored = read_guids(store_path)
     before = json.dumps(stored, sort_keys=True)
     guids: dict[int, str] = {}
     wanted = [
@@ -51,6 +43,14 @@ def assign_guids(show: Show, plans: list[EpisodePlan]) -> list[EpisodePlan]:
                 entry.update(path=plan.name, slug=plan.slug, title=plan.title)
                 return
 
+    # An essay that cannot be built this time keeps its guid (so its last good episode stays in
+    # the feed) and its entry as it was, which no other essay may take.
+    failed = [i for i, p in enumerate(plans) if not p.draft and p.error is not None]
+    for store_index, entry in enumerate(stored):
+        for i in failed:
+            if entry.get("path") == plans[i].name and not plans[i].fields.guid:
+                used.add(store_index)
+                guids[i] = entry["guid"]
     for i in wanted:
         match(lambda e, i=i: e.get("path") == plans[i].name, i)
     for i in wanted:
@@ -80,3 +80,23 @@ def assign_guids(show: Show, plans: list[EpisodePlan]) -> list[EpisodePlan]:
     return [
         dataclasses.replace(p, guid=p.fields.guid or guids.get(i, "")) for i, p in enumerate(plans)
     ]
+
+
+def read_guids(store_path: Path) -> list[dict[str, Any]]:
+    """The entries of a guids file (none if there is no file); a damaged one is an error, never
+    replaced: it is state, and a new guid would make every app list an episode twice."""
+    try:
+        stored = json.loads(store_path.read_text(encoding="utf-8"))["episodes"]
+        if not isinstance(stored, list):
+            raise TypeError("'episodes' is not a list")
+        for entry in stored:
+            if not isinstance(entry, dict) or not isinstance(entry.get("guid"), str):
+                raise TypeError("an entry has no guid")
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise StudioError(
+            f"{store_path} is damaged ({error}); restore it from version control: it holds the "
+            "permanent guids of published episodes"
+        ) from None
+    return stored

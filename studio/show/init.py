@@ -13,7 +13,7 @@ from studio.config import describe_validation_error
 from studio.cover import make_cover
 from studio.errors import StudioError
 from studio.files import write_bytes_atomic
-from studio.show.config import CONFIG_NAME, ShowConfig, tomllib
+from studio.show.config import CONFIG_NAME, Show, ShowConfig, essay_files, tomllib
 
 SEEDS = Path(studio.__file__).resolve().parent.parent / "seeds"
 SEED_AUTHOR = "Your Name"  # in seeds/studio.toml and the sample essay, replaced by init --author
@@ -67,3 +67,43 @@ def _set_show_key(config: str, key: str, value: str) -> str:
     assert match is not None, f"seeds/{CONFIG_NAME} has no {key} in [show]"
     line = f"{key} = {json.dumps(value, ensure_ascii=False)}"
     return config[: match.start()] + line + config[match.end() :]
+
+
+def placeholders(show: Show) -> list[str]:
+    """What `show` still holds of `studio init`'s placeholders, one line each (none: ready).
+
+    A feed with the sample base URL points apps at files that are not there, and the sample
+    owner email sends Apple's and Spotify's verification mail nowhere: `studio build` warns,
+    and a publish must refuse.
+    """
+    seed = ShowConfig.model_validate(tomllib.loads((SEEDS / CONFIG_NAME).read_text("utf-8"))).show
+    info = show.info
+    found = []
+    if _host(info.base_url) == _host(seed.base_url):
+        found.append(f"show.base_url is still the example {info.base_url}")
+    if info.link and _host(info.link) == _host(seed.base_url):
+        found.append(f"show.link is still the example {info.link}")
+    if info.owner.email == seed.owner.email:
+        found.append(f"show.owner.email is still the example {info.owner.email}")
+    if SEED_AUTHOR in (info.author, info.owner.name):
+        found.append(f"the show's author or owner is still '{SEED_AUTHOR}'")
+    starters = {_without_author(p.read_text("utf-8")) for p in (SEEDS / "essays").iterdir()}
+    for source, fields in essay_files(show):
+        if fields.draft:
+            continue
+        try:
+            text = source.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # planning reports it
+        if _without_author(text) in starters:
+            name = source.relative_to(show.root) if source.is_relative_to(show.root) else source
+            found.append(f"{name} is still the starter essay")
+    return found
+
+
+def _host(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0].lower()
+
+
+def _without_author(text: str) -> str:
+    return re.sub(r"(?m)^author: .*$", "", text).strip()

@@ -59,10 +59,7 @@ def plan_episodes(show: Show) -> list[EpisodePlan]:
     """
     info = show.info
     cache_path = show.root / ESSAYS_CACHE_PATH
-    try:
-        cached = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cached = {}
+    cached = _read_cache(cache_path)
     fresh: dict[str, Any] = {}
     plans: list[EpisodePlan] = []
     slugs: dict[str, str] = {}
@@ -71,7 +68,7 @@ def plan_episodes(show: Show) -> list[EpisodePlan]:
         try:
             stamp = _essay_stamp(show, source)
             read = cached.get(name)
-            if not isinstance(read, dict) or read.get("stamp") != stamp:
+            if not _is_reading(read) or read["stamp"] != stamp:
                 read = {"stamp": stamp, **_read_essay(show, source)}
             fields = EpisodeFields.model_validate({**read["front"], **_set(fields)})
         except StudioError as error:
@@ -112,6 +109,30 @@ def plan_episodes(show: Show) -> list[EpisodePlan]:
             cache_path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(cache_path, json.dumps(fresh, indent=1, ensure_ascii=False))
     return plans
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    """The essays cache; empty if it is missing or damaged (it is rebuilt as essays are read)."""
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cached if isinstance(cached, dict) else {}
+
+
+def _is_reading(entry: Any) -> bool:
+    """Whether a cache entry has the shape `_read_essay` gives it (a damaged one is read again)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("front"), dict):
+        return False
+    if not all(isinstance(entry.get(key), str) for key in ("slug", "title", "summary")):
+        return False
+    try:
+        EpisodeFields.model_validate(entry["front"])
+        if entry.get("date") is not None:
+            dt.date.fromisoformat(entry["date"])
+    except (TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+        return False
+    return isinstance(entry.get("stamp"), list)
 
 
 def _essay_stamp(show: Show, source: Path) -> list[Any]:
