@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import re
 
 import feedparser
@@ -14,9 +13,10 @@ from lxml import etree
 
 from studio.errors import StudioError
 from studio.ingest import parse_html, parse_markdown, parse_text
-from studio.publish.feed import Channel, Item, build_feed
+from studio.publish.feed import build_feed
 from studio.speech.script import Voicing, build_script
 from studio.speech.segment import split_sentences
+from tests.test_feed import CHANNEL, item
 
 VOICING = Voicing(max_chars=300, accepts_ipa=True)
 # What essays are made of, weighted toward what trips normalization: digits, currency, math,
@@ -75,18 +75,6 @@ def test_any_html_becomes_a_speakable_script(text: str) -> None:
     _check_script(f"<article><h1>Title</h1><p>{text}</p></article>", parse_html)
 
 
-CHANNEL = Channel(
-    title="Show",
-    description="About things.",
-    link="https://example.com",
-    feed_url="https://example.com/feed.xml",
-    image_url="https://example.com/cover.png",
-    language="en",
-    category="Technology",
-    author="Ada",
-    owner_name="Ada",
-    owner_email="ada@example.com",
-)
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=200)
 
 
@@ -96,18 +84,8 @@ def test_any_text_gives_a_well_formed_feed(
     title: str, description: str, summary: str, chapter: str
 ) -> None:
     channel = dataclasses.replace(CHANNEL, title=title, description=description, author=title)
-    item = Item(
-        guid="g1",
-        title=title,
-        summary=summary,
-        link="https://example.com/1",
-        published=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc),
-        audio_url="https://example.com/1.mp3",
-        audio_bytes=1000,
-        duration=60.0,
-        chapters=((0.0, chapter), (30.0, title)),
-    )
-    document = build_feed(channel, [item])
+    episode = item(1, title=title, summary=summary, chapters=((0.0, chapter), (30.0, title)))
+    document = build_feed(channel, [episode])
     root = etree.fromstring(document)  # well-formed, or this raises
     assert root.find("channel/item/enclosure") is not None
     assert not feedparser.parse(document).bozo
