@@ -1,22 +1,21 @@
 """Find audible breaths and lower, replace or cut them without touching speech.
 
-Detection works on 10 ms frames of five features (see shared/reference/breaths.md for the
-measurements behind them):
+Detection works on 10 ms frames (docs/breaths.md has the facts behind each choice):
 
-- level (80 Hz high-pass) relative to the speech around it and to the local noise floor,
-- spectral flatness over 300-8000 Hz (breaths are noise, voiced speech is harmonic),
-- zero-crossing rate, as a frequency (breaths ~1-3.5 kHz, /s/ above 4.5 kHz, voicing below),
-- the 1-5 kHz vs 80-1000 Hz energy ratio (breaths about -5 dB, /s/ and /sh/ +10 dB and more),
-- voicing: YIN's cumulative mean normalized difference, computed only on the few frames that
-  already look like breath.
-
-Frames that pass are joined (across dips of up to three frames) into events of
-`min_duration`..`max_duration`. Where an event touches speech, the touching side is trimmed past
-any rise in level (a word onset), back to the dip between the two sounds, plus one frame, so the
-fades never reach a word; the event must then still last `attached_min_duration` (an /h/ or /f/
-before a vowel is shorter) and swell at least 6 dB above that edge (what merely trails off a
-word, like a final /f/, does not). Before the first and after the last speech of a take,
-`edge_min_duration` applies instead when asked for (`clean_take`).
+- features: level (80 Hz high-pass), spectral flatness over 300-8000 Hz, the 1-5 kHz vs
+  80-1000 Hz energy ratio, zero-crossing rate as a frequency, and voicing (the normalized
+  autocorrelation peak at pitch lags);
+- a small neural network (studio/breath_model.py, trained on generated breaths of six
+  independent families by benchmarks/breath_train.py) scores each frame from those features
+  taken relative to the speech and the floor around it, and from its surroundings;
+- frames it accepts that are unvoiced and within the settings' level bounds are joined into
+  events, across short dips (a long breath in two pulls), not across voice or a stretch of floor
+  (two breaths in one pause). Where an event touches speech, the touching side is trimmed past
+  any louder voiced frame, back to the dip between the two sounds, plus one frame, so the fades
+  never reach a word; untouched sides reach out over the floor by two frames. Events last
+  `min_duration` (`attached_min_duration` when touching speech, `edge_min_duration` before the
+  first and after the last speech when asked: `clean_take`) to `max_duration`, stand
+  `above_floor_db` over the floor and stay `max_level_db` under the speech.
 
 Editing is a pure function of the events, so audio can be processed in blocks whose boundaries
 sit outside events with no seams: `attenuate` (default) brings each breath down to the local noise
@@ -56,11 +55,15 @@ _ONSET_RISE_DB = 6.0  # a touching edge louder than the event's median by this i
 _VALLEY_SECONDS = 0.1  # where a breath touches speech, look this far in for the dip between them
 _VALLEY_DB = 3.0  # ... at least this deep
 _CLOSE_FRAMES = 3  # breath frames this close are one event
-_BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is unvoiced sound, not floor
-_DIP_FRAMES = 6  # ... and across this much floor
+_BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is not floor or voice
+_DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
+_FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
+_SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
+_SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
 _TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
+_VOICED_APERIODICITY = 0.2  # ... and its vowels well under it
 CROSSFADE_SECONDS = 0.01  # at each cut
 _MAX_PAUSE_LOOK = 3.0  # seconds scanned either side of an event for the pause around it
 _GAP_MIN_SECONDS = 0.2  # the quietest gap used as the noise clip lasts at least this...
@@ -453,6 +456,8 @@ class _Context:
     floor: np.ndarray  # dBFS per frame
     speech: np.ndarray  # bool per frame
     candidate: np.ndarray  # bool per frame
+    probability: np.ndarray  # the breath model's, per frame
+    voiced: np.ndarray  # bool per frame: voiced sound over the floor (anchors speech)
 
 
 def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
@@ -537,24 +542,28 @@ def _context(
         np.pad(candidate, _CLOSE_FRAMES), np.ones(_CLOSE_FRAMES + 1, dtype=bool)
     )[_CLOSE_FRAMES:-_CLOSE_FRAMES]
     candidate = candidate | (closed & bridgeable)
-    # A long breath dips between two pulls of air: join runs across such a dip, but not across
-    # floor (two breaths in one pause) or voice.
-    sound = ~voiced & (level >= floor + s.above_floor_db)
-    sound &= probability >= s.threshold / 5
-    # A dip to the floor itself between them is one breath too if it is brief (two breaths in
-    # one pause lie further apart: each fades out and in).
-    brief = ~voiced & (level < speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+    # A long breath dips between two pulls of air: join runs across such a dip, unvoiced and
+    # touching the floor only briefly, but not across a stretch of floor (two breaths in one
+    # pause) or voice.
+    at_floor = level < floor + _FLOOR_TOUCH_DB
+    loud = level > speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB
     runs = _runs(candidate)
     for (_, end), (start, _) in itertools.pairwise(runs):
-        gap = start - end
-        if (gap <= _BRIDGE_FRAMES and sound[end:start].all()) or (
-            gap <= _DIP_FRAMES and brief[end:start].all()
+        gap = slice(end, start)
+        if (
+            start - end <= _BRIDGE_FRAMES
+            and int(at_floor[gap].sum()) <= _DIP_FRAMES
+            and not (voiced[gap] | loud[gap]).any()
         ):
-            candidate[end:start] = True
+            candidate[gap] = True
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
     # the breath next to it "touching" speech, with the stricter rules that come with that.
     speech = ~candidate & level_ok_low
-    return _Context(speech_level, floor, speech, candidate)
+    # Voice for three frames running: what no breath has, even where noise looks periodic.
+    anchors = ndimage.binary_opening(
+        level_ok_low & (features.aperiodicity < _VOICED_APERIODICITY), np.ones(3, dtype=bool)
+    )
+    return _Context(speech_level, floor, speech, candidate, probability, anchors)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -585,6 +594,16 @@ def _trim_touching(
     return min(a + 1, b)
 
 
+def _sure_start(probability: np.ndarray, a: int, b: int, threshold: float) -> int:
+    """The first frame of [a, b) that begins `_SURE_FRAMES` frames at or over `threshold`."""
+    sure = probability[a:b] >= threshold
+    if len(sure) < _SURE_FRAMES:
+        return a if sure.all() else b
+    runs = np.lib.stride_tricks.sliding_window_view(sure, _SURE_FRAMES).all(axis=1)
+    found = np.flatnonzero(runs)
+    return a + int(found[0]) if found.size else b
+
+
 def events_from_features(
     features: Features,
     settings: BreathSettings,
@@ -606,13 +625,16 @@ def events_from_features(
     level = features.level.astype(np.float64)
     seconds_per_frame = features.hop / features.sample_rate
     speech_frames = np.flatnonzero(ctx.speech)
-    first_speech = int(speech_frames[0]) if speech_frames.size else len(level)
-    last_speech = int(speech_frames[-1]) if speech_frames.size else -1
+    voiced_frames = np.flatnonzero(ctx.voiced)  # a breath's faint ends are no speech
+    first_speech = int(voiced_frames[0]) if voiced_frames.size else len(level)
+    last_speech = int(voiced_frames[-1]) if voiced_frames.size else -1
     look = round(_MAX_PAUSE_LOOK / seconds_per_frame)
     valley = round(_VALLEY_SECONDS / seconds_per_frame)
     smooth = _smoothed_db(level, 3)
     shortest_of_all = min(s.min_duration, s.attached_min_duration, s.edge_min_duration)
-    tail_voiced = features.aperiodicity < _TAIL_APERIODICITY
+    # A word's tail: voiced, or what the model doubts is breath (joined in across a dip).
+    tail = (features.aperiodicity < _TAIL_APERIODICITY) | (ctx.probability < s.threshold)
+    margin = frame_margin_db(s)
     last_end = 0
 
     events: list[BreathEvent] = []
@@ -628,11 +650,20 @@ def events_from_features(
         # A touching side ends where the sounds part: past any rise (a word onset or a speech
         # tail louder than the breath), then at the level valley between them if there is one
         # within `_VALLEY_SECONDS`, then one frame more.
-        # After a word, only voiced frames count as its tail: an exhalation is loudest where it
-        # leaves the word and must not be cut back to its quiet end.
+        # After a word, only frames that look like its tail are trimmed: an exhalation is loudest
+        # where it leaves the word and must not be cut back to its quiet end.
+        # A touching side starts with the model sure for a few frames running: what it doubts
+        # there was joined in across a dip and belongs to the word.
+        if left:
+            a = _sure_start(ctx.probability, a, b, s.threshold)
+        if right:
+            n = len(level)
+            b = n - _sure_start(ctx.probability[::-1], n - b, n - a, s.threshold)
+        if b - a < 1:
+            continue
         if left:
             loudest = median + _ONSET_RISE_DB
-            a = _trim_touching(level, smooth, a, b, loudest, valley, tail_voiced)
+            a = _trim_touching(level, smooth, a, b, loudest, valley, tail)
         if right:  # the same, mirrored
             n = len(level)
             loudest = median + _ONSET_RISE_DB
@@ -652,6 +683,10 @@ def events_from_features(
                 reach += 1
             b = reach
         duration = (b - a) * seconds_per_frame
+        # Sound most of the way through: clicks and knocks joined across the floor between them
+        # are not a breath.
+        if np.mean(level[a:b] >= ctx.floor[a:b] + margin) < _SOUND_SHARE:
+            continue
         if at_edge and edges != "all":
             shortest = s.edge_min_duration
         elif left or right:
@@ -826,7 +861,7 @@ def apply_events(
         if length <= 2:
             continue
         # Short breaths get short fades, so most of the breath is brought all the way down.
-        fade = max(1, min(round(settings.fade * sample_rate), length // 10, length // 3))
+        fade = max(1, min(round(settings.fade * sample_rate), length // 3))
         fade = max(fade, min(round(0.005 * sample_rate), length // 3))
         target = 0.0 if mode == "remove" else 10 ** (-event.reduction_db / 20)
         gain = np.full(length, target)

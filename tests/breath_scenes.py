@@ -16,6 +16,7 @@ a word ends, at a comma inside a sentence, and two breaths in one pause. Levels 
 the speech and 3-30 dB over the floor; floors white, pink, brown or hum, -78 to -45 dBFS; 16,
 22.05, 44.1 or 48 kHz. Speech and breaths are made at 22.05 kHz (band-limited alike, so no band
 tells them apart) and the mix is resampled before the floor is added at the scene's own rate.
+A fifth floor, "silent" (dither at -110 dBFS), stands for synthesized takes (`clean_take`).
 Negatives: fricative, aspirated and unvoiced-ending sentences, low thumps and keyboard clicks.
 
     voice = bundled_voice(engine_dir, speed=1.0)          # or espeak_voice("en-us+m3")
@@ -43,7 +44,7 @@ BASE_RATE = 22050
 FAMILIES = ("mouth", "nose", "smack", "catch", "recovery", "sigh")
 PLACEMENTS = ("pause", "before_word", "after_word", "comma", "double")
 RATES = (16000, 22050, 44100, 48000)
-FLOORS = ("white", "pink", "brown", "hum")
+FLOORS = ("white", "pink", "brown", "hum", "silent")
 
 # Sentences with a comma can be split there (the comma placement); the two halves are spoken as
 # separate takes and joined with a short pause, as a narrator who breathes at a comma would.
@@ -332,6 +333,8 @@ def make_floor(kind: str, rng: np.random.Generator, n: int, rate: int, level_db:
         noise = np.fft.irfft(white, n)
     elif kind == "pink":
         noise = np.fft.irfft(white / np.sqrt(np.maximum(freqs, 20.0)), n)
+    elif kind == "silent":  # a synthesized take: digital silence but for dither
+        return (rng.standard_normal(n) * 10 ** (-110 / 20)).astype(np.float32)
     elif kind == "brown":
         noise = np.fft.irfft(white / np.maximum(freqs, 20.0), n)
     else:  # mains hum with its harmonics over a little pink noise
@@ -441,7 +444,7 @@ def build_scene(
     rng = np.random.default_rng([seed, FAMILIES.index(family)])
     rate = sample_rate or int(rng.choice(RATES))
     floor_kind = floor_kind or str(rng.choice(FLOORS))
-    floor_db = float(rng.uniform(-78, -45))
+    floor_db = float(rng.uniform(-78, -45))  # for "silent", only how loud the breaths may be
     speech_db = float(rng.uniform(max(-26.0, floor_db + 20), -16.0))
     chosen = [texts[i] for i in rng.permutation(len(texts))[:sentences]]
     chosen += [negatives[i] for i in rng.permutation(len(negatives))[:negative_sentences]]
