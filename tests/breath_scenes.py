@@ -38,7 +38,7 @@ import scipy.signal
 import soundfile as sf
 import soxr
 
-from tests.breath_fixtures import speech_bounds
+from tests.breath_fixtures import SPEECH, speech_bounds
 
 BASE_RATE = 22050
 FAMILIES = ("mouth", "nose", "smack", "catch", "recovery", "sigh")
@@ -49,18 +49,7 @@ FLOORS = ("white", "pink", "brown", "hum", "silent")
 # Sentences with a comma can be split there (the comma placement); the two halves are spoken as
 # separate takes and joined with a short pause, as a narrator who breathes at a comma would.
 TRAIN_TEXTS = (
-    "The price of a sentence is the time it takes to say it well.",
-    "Every chapter opens with a heading, and every heading becomes a mark in the player.",
-    "A narrator breathes between phrases, and the microphone hears every one.",
-    "Most listeners forgive a slow voice, but not a noisy one.",
-    "We trimmed the pauses, measured the loudness, and listened again.",
-    "Good audio is mostly the absence of small annoyances.",
-    "Nobody remembers the mastering, only the story.",
-    "In the end, the essay was shorter, clearer and easier to follow.",
-    "Hold the microphone a hand away from your mouth.",
-    "Our old radio still hums when the heating comes on.",
-    "Reading aloud is slower than reading silently, and that is the point.",
-    "Then the room went quiet, and we pressed record.",
+    *SPEECH,
     "When the train stopped, everyone looked up at once.",
     "My grandmother kept every letter, and she read them aloud at dinner.",
     "If the model is small, it can run on a laptop.",

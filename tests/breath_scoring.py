@@ -6,30 +6,17 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import scipy.signal
 import soxr
 
+from tests.breath_fixtures import interior_reductions_db
 from tests.breath_scenes import Scene
 
 
-def _highpass(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    sos = scipy.signal.butter(4, 80, "highpass", fs=sample_rate, output="sos")
-    return scipy.signal.sosfiltfilt(sos, audio.astype(np.float64))
-
-
 def scene_reductions_db(scene: Scene, cleaned: np.ndarray) -> list[float]:
-    """Per labelled breath: how far its interior (10 % in from each end, at least 20 ms) came
-    down, dB, after an 80 Hz high-pass (the floor inside it counts too, as a listener hears it)."""
-    rate = scene.sample_rate
-    before, after = _highpass(scene.audio, rate), _highpass(cleaned, rate)
-    out = []
-    for label in scene.labels:
-        inset = max(0.02, 0.1 * (label.end - label.start))
-        a, b = round((label.start + inset) * rate), round((label.end - inset) * rate)
-        energy_in = float(np.sum(before[a:b] ** 2))
-        energy_out = float(np.sum(after[a:b] ** 2)) + 1e-20
-        out.append(10 * np.log10(energy_in / energy_out))
-    return out
+    """Per labelled breath: how far its interior came down, dB (see `reductions_db`; the floor
+    inside it counts too, as a listener hears it)."""
+    spans = [(label.start, label.end) for label in scene.labels]
+    return interior_reductions_db(scene.audio, cleaned, scene.sample_rate, spans)
 
 
 def scene_snr_parts(scene: Scene, cleaned: np.ndarray) -> tuple[float, float]:
