@@ -5,7 +5,6 @@ model file, and `studio clean --plot`."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +27,7 @@ from tests.breath_scenes import (
 from tests.breath_scoring import scene_reductions_db, scene_snr_parts
 from tests.conftest import run_studio
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("espeak-ng") is None, reason="needs Debian's espeak-ng (the README's test line)"
-)
+# Debian's espeak-ng must be installed (the README's test line does): these tests don't skip.
 
 
 @pytest.fixture(scope="module")
