@@ -1,22 +1,21 @@
 """Find audible breaths and lower, replace or cut them without touching speech.
 
-Detection works on 10 ms frames of five features (see shared/reference/breaths.md for the
-measurements behind them):
+Detection works on 10 ms frames (docs/breaths.md has the facts behind each choice):
 
-- level (80 Hz high-pass) relative to the speech around it and to the local noise floor,
-- spectral flatness over 300-8000 Hz (breaths are noise, voiced speech is harmonic),
-- zero-crossing rate, as a frequency (breaths ~1-3.5 kHz, /s/ above 4.5 kHz, voicing below),
-- the 1-5 kHz vs 80-1000 Hz energy ratio (breaths about -5 dB, /s/ and /sh/ +10 dB and more),
-- voicing: YIN's cumulative mean normalized difference, computed only on the few frames that
-  already look like breath.
-
-Frames that pass are joined (across dips of up to three frames) into events of
-`min_duration`..`max_duration`. Where an event touches speech, the touching side is trimmed past
-any rise in level (a word onset), back to the dip between the two sounds, plus one frame, so the
-fades never reach a word; the event must then still last `attached_min_duration` (an /h/ or /f/
-before a vowel is shorter) and swell at least 6 dB above that edge (what merely trails off a
-word, like a final /f/, does not). Before the first and after the last speech of a take,
-`edge_min_duration` applies instead when asked for (`clean_take`).
+- features: level (80 Hz high-pass), spectral flatness over 300-8000 Hz, the 1-5 kHz vs
+  80-1000 Hz energy ratio, zero-crossing rate as a frequency, and voicing (the normalized
+  autocorrelation peak at pitch lags);
+- a small neural network (studio/breath_model.py, trained on generated breaths of six
+  independent families by benchmarks/breath_train.py) scores each frame from those features
+  taken relative to the speech and the floor around it, and from its surroundings;
+- frames it accepts that are unvoiced and within the settings' level bounds are joined into
+  events, across short dips (a long breath in two pulls), not across voice or a stretch of floor
+  (two breaths in one pause). Where an event touches speech, the touching side is trimmed past
+  any louder voiced frame, back to the dip between the two sounds, plus one frame, so the fades
+  never reach a word; untouched sides reach out over the floor by two frames. Events last
+  `min_duration` (`attached_min_duration` when touching speech, `edge_min_duration` before the
+  first and after the last speech when asked: `clean_take`) to `max_duration`, stand
+  `above_floor_db` over the floor and stay `max_level_db` under the speech.
 
 Editing is a pure function of the events, so audio can be processed in blocks whose boundaries
 sit outside events with no seams: `attenuate` (default) brings each breath down to the local noise
@@ -31,6 +30,7 @@ keeping at least `min_pause` of it. Outside events the audio is bit-identical (u
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
@@ -38,12 +38,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from studio.breath_model import BreathModel, default_model, feature_matrix
+
 Mode = Literal["attenuate", "remove", "cut"]
 
 HOP_SECONDS = 0.01
 WINDOW_SECONDS = 0.02  # rounded up to a power of two: 23 ms at 22.05 and 44.1 kHz
-YIN_SECONDS = 0.04  # rounded up to a power of two; covers two periods of YIN_FMIN
-YIN_FMIN, YIN_FMAX = 70.0, 400.0
+VOICING_FMIN, VOICING_FMAX = 70.0, 400.0  # the pitch looked for, Hz
 SILENCE_DBFS = -100.0  # frames below this are digital silence, never breath or room tone
 
 _SPEECH_CONTEXT = 3.0  # seconds either side that set the local speech level
@@ -53,9 +54,16 @@ _PEAK_ABOVE_MEAN_DB = 6.0  # breath frames may peak this far above the allowed m
 _ONSET_RISE_DB = 6.0  # a touching edge louder than the event's median by this is a word onset
 _VALLEY_SECONDS = 0.1  # where a breath touches speech, look this far in for the dip between them
 _VALLEY_DB = 3.0  # ... at least this deep
-_SWELL_DB = 6.0  # a breath that touches speech swells at least this far above the touching edge
-_CLOSE_FRAMES = 3  # breath frames this close are one event...
-_BRIDGE_FLATNESS_DB = 6.0  # ... if the frames between are no more than this under min flatness
+_CLOSE_FRAMES = 3  # breath frames this close are one event
+_BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is not floor or voice
+_DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
+_FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
+_FRAME_MARGIN_DB = 3.0  # see frame_margin_db
+_SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
+_SURE_FRAMES = 3  # see _sure_start
+_REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
+_TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
+_VOICED_APERIODICITY = 0.2  # ... and its vowels well under it
 CROSSFADE_SECONDS = 0.01  # at each cut
 _MAX_PAUSE_LOOK = 3.0  # seconds scanned either side of an event for the pause around it
 _GAP_MIN_SECONDS = 0.2  # the quietest gap used as the noise clip lasts at least this...
@@ -73,40 +81,46 @@ class BreathSettings(BaseModel):
         description="attenuate: lower to the noise floor, timing kept; remove: replace with "
         "room tone; cut: lower, then shorten the pause",
     )
-    min_duration: float = Field(0.1, ge=0.02, le=1.0, description="shortest breath, seconds")
+    min_duration: float = Field(0.08, ge=0.02, le=1.0, description="shortest breath, seconds")
     attached_min_duration: float = Field(
-        0.12, ge=0.02, le=1.0, description="shortest breath that touches speech, seconds"
+        0.08, ge=0.02, le=1.0, description="shortest breath that touches speech, seconds"
     )
     edge_min_duration: float = Field(
         0.06, ge=0.02, le=1.0, description="shortest breath at a take's edge, seconds"
     )
-    max_duration: float = Field(1.5, ge=0.1, le=5.0, description="longest breath, seconds")
+    max_duration: float = Field(2.0, ge=0.1, le=5.0, description="longest breath, seconds")
     max_level_db: float = Field(
-        -10.0, ge=-40, le=0, description="a breath's mean level is at most this, dB re speech"
+        -5.0, ge=-40, le=0, description="a breath's mean level is at most this, dB re speech"
     )
     min_level_db: float = Field(
-        -50.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
+        -65.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
     )
     above_floor_db: float = Field(
         5.0, ge=1, le=30, description="breaths stand at least this far above the noise floor"
     )
     min_flatness_db: float = Field(
-        -16.0, ge=-40, le=0, description="spectral flatness (300-8000 Hz) of breath frames"
+        -40.0,
+        ge=-40,
+        le=0,
+        description="spectral flatness (300-8000 Hz) of breath frames, lower bound",
     )
     min_band_ratio_db: float = Field(
-        -15.0, ge=-40, le=20, description="1-5 kHz vs 80-1000 Hz energy, lower bound"
+        -40.0, ge=-40, le=20, description="1-5 kHz vs 80-1000 Hz energy, lower bound"
     )
     max_band_ratio_db: float = Field(
-        8.0, ge=-20, le=40, description="upper bound: /s/ and /sh/ sit well above it"
+        40.0, ge=-20, le=40, description="upper bound: /s/ and /sh/ sit well above it"
     )
     min_zcr_hz: float = Field(
-        1000.0, ge=0, le=10000, description="zero-crossing rate (as a frequency) of breath frames"
+        0.0, ge=0, le=10000, description="zero-crossing rate (as a frequency) of breath frames"
     )
-    max_zcr_hz: float = Field(4500.0, ge=100, le=20000, description="above this: sibilants")
+    max_zcr_hz: float = Field(20000.0, ge=100, le=20000, description="above this: sibilants")
     voicing_threshold: float = Field(
-        0.3, ge=0.01, le=1.0, description="YIN aperiodicity under this is voiced speech"
+        0.1, ge=0.01, le=1.0, description="aperiodicity under this is voiced speech, never breath"
     )
-    reduction_db: float = Field(15.0, ge=3, le=80, description="attenuate by at least this")
+    threshold: float = Field(
+        0.5, ge=0.05, le=0.95, description="breath model probability a breath frame needs"
+    )
+    reduction_db: float = Field(20.0, ge=3, le=80, description="attenuate by at least this")
     max_reduction_db: float = Field(
         40.0, ge=3, le=120, description="... and at most this (a digitally silent floor)"
     )
@@ -231,8 +245,9 @@ class Features:
     flatness: np.ndarray  # dB, 300-8000 Hz
     band_ratio: np.ndarray  # dB, 1-5 kHz vs 80-1000 Hz
     zcr_hz: np.ndarray  # zero-crossing rate as a frequency: crossings per second / 2
-    aperiodicity: np.ndarray  # YIN CMND minimum; 0 where not computed (not breath-like)
-    breathy: np.ndarray  # bool: passes the frame-local breath tests (all but level and voicing)
+    aperiodicity: np.ndarray  # 1 - normalized autocorrelation peak; 1 in digital silence
+    breathy: np.ndarray  # bool: passes the settings' loose spectral bounds on breath frames
+    high_ratio: np.ndarray  # dB, 5-11 kHz (or to Nyquist) vs 1-5 kHz
 
 
 def _power_of_two(seconds: float, sample_rate: int) -> int:
@@ -250,12 +265,10 @@ class FeatureStream:
         self.settings = settings
         self.hop = max(1, round(HOP_SECONDS * sample_rate))
         self.n_fft = _power_of_two(WINDOW_SECONDS, sample_rate)
-        # Voicing is judged at ~11 kHz (pitch and its first harmonics are all below 2 kHz):
-        # each analysis frame is decimated by averaging `yin_step` samples, 8x less work at 44.1.
-        self.yin_step = max(1, sample_rate // 11025)
-        yin_rate = sample_rate / self.yin_step
-        self.yin_frame = self.yin_step * _power_of_two(YIN_SECONDS, round(yin_rate))
-        self.context = max(self.n_fft, self.yin_frame) // 2 + self.hop
+        voicing_span = 256 * max(1, round(sample_rate / 5512.5)) + max(
+            1, round(sample_rate / 5512.5)
+        )
+        self.context = max(self.n_fft, voicing_span) // 2 + self.hop
         # The buffer holds samples from `_start` on; the signal is zero before 0 and after the end.
         self._buffer = np.zeros(self.context, dtype=np.float32)
         self._start = -self.context
@@ -271,16 +284,25 @@ class FeatureStream:
 
         self._low_bins = bins(80, 1000)
         self._mid_bins = bins(1000, min(5000, nyquist))
-        self._top_bins = slice(self._mid_bins.stop, len(freqs))
+        self._top_bins = slice(self._mid_bins.stop, bins(5000, min(11025, nyquist) + 1e-6).stop)
         self._flat_bins = bins(300, min(8000, 0.95 * nyquist) + 1e-6)
         # Periodic Hann, computed as scipy's get_window("hann", n_fft, fftbins=True) (librosa's
         # STFT window) does, so the spectra match librosa's bit for bit.
         self._window = (0.5 + 0.5 * np.cos(np.linspace(-np.pi, np.pi, self.n_fft + 1)))[:-1]
         self._power_scale = 2.0 / (self.n_fft * float(np.sum(self._window**2)))
-        self._yin_lags = (
-            max(2, math.floor(yin_rate / YIN_FMAX)),
-            math.ceil(yin_rate / YIN_FMIN),
+        # Voicing at ~5.5 kHz over 256 samples (46 ms: two periods of 70 Hz and then some).
+        self._voicing_step = max(1, round(sample_rate / 5512.5))
+        voicing_rate = sample_rate / self._voicing_step
+        self._voicing_width = 256
+        self._voicing_window = np.hanning(self._voicing_width + 2)[1:-1].astype(np.float32)
+        self._voicing_low = math.ceil(80 * 2 * self._voicing_width / voicing_rate)
+        self._voicing_lags = (
+            math.floor(voicing_rate / VOICING_FMAX),
+            math.ceil(voicing_rate / VOICING_FMIN) + 1,
         )
+        full = np.correlate(self._voicing_window, self._voicing_window, "full")
+        self._voicing_window_ac = full[self._voicing_width - 1 :][slice(*self._voicing_lags)]
+        self._voicing_window_ac = self._voicing_window_ac / full[self._voicing_width - 1]
 
     def feed(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
@@ -291,8 +313,8 @@ class FeatureStream:
     def finish(self) -> Features:
         self._buffer = np.concatenate((self._buffer, np.zeros(self.context, dtype=np.float32)))
         self._analyse(final=True)
-        columns = list(zip(*self._parts, strict=True)) if self._parts else [()] * 6
-        level, flatness, ratio, zcr, aperiodicity, breathy = (
+        columns = list(zip(*self._parts, strict=True)) if self._parts else [()] * 7
+        level, flatness, ratio, zcr, aperiodicity, breathy, high_ratio = (
             np.concatenate(c) if c else np.zeros(0) for c in columns
         )
         return Features(
@@ -305,6 +327,7 @@ class FeatureStream:
             zcr,
             aperiodicity,
             breathy.astype(bool),
+            high_ratio,
         )
 
     def _analyse(self, *, final: bool) -> None:
@@ -341,6 +364,37 @@ class FeatureStream:
             out[begin : begin + block] = np.fft.rfft(frames[begin : begin + block] * self._window)
         return out.T
 
+    def _aperiodicity(self, first: int, count: int, level: np.ndarray) -> np.ndarray:
+        """1 - the peak of the normalized autocorrelation at pitch lags (1/400 to 1/70 s): ~0 for
+        a voiced frame, near 1 for noise; 1 in digital silence.
+
+        Judged at ~5.5 kHz (pitch and its first harmonics), on a 46 ms Hann window per frame
+        divided by the window's own autocorrelation (Boersma's correction, as Praat does): one
+        512-point FFT and its inverse per frame, several times cheaper than YIN."""
+        step, width = self._voicing_step, self._voicing_width
+        centres = (first + np.arange(count)) * self.hop + self.hop // 2
+        begin = int(centres[0]) - width * step // 2 - self._start
+        stop = int(centres[-1]) + width * step // 2 + step - self._start
+        region = self._buffer[begin:stop]
+        region = (
+            region[: len(region) // step * step].reshape(-1, step).mean(axis=1, dtype=np.float32)
+        )
+        starts = (centres - centres[0]) // step
+        frames = np.lib.stride_tricks.sliding_window_view(region, width)[starts]
+        out = np.ones(count, dtype=np.float32)
+        lo, hi = self._voicing_lags
+        block = 4096
+        for at in range(0, count, block):
+            spectrum = np.fft.rfft(frames[at : at + block] * self._voicing_window, 2 * width)
+            power = np.square(spectrum.real) + np.square(spectrum.imag)
+            power[:, : self._voicing_low] = 0.0  # below 80 Hz: hum, not pitch
+            correlation = np.fft.irfft(power, 2 * width)
+            normalized = correlation[:, lo:hi] / np.maximum(correlation[:, :1], 1e-30)
+            peak = (normalized / self._voicing_window_ac).max(axis=1)
+            out[at : at + block] = 1.0 - np.clip(peak, 0.0, 1.0)
+        out[level <= SILENCE_DBFS] = 1.0
+        return out
+
     def _frame_features(self, piece: np.ndarray, first: int, count: int) -> tuple[np.ndarray, ...]:
         s = self.settings
         spectrum = self._stft(piece, count)
@@ -349,8 +403,9 @@ class FeatureStream:
         low = power[self._low_bins].sum(axis=0)
         high = power[self._mid_bins].sum(axis=0)
         top = power[self._top_bins].sum(axis=0)
-        level = 10 * np.log10((low + high + top) * self._power_scale + 1e-12)
+        level = 10 * np.log10(power[self._low_bins.start :].sum(axis=0) * self._power_scale + 1e-12)
         ratio = 10 * np.log10((high + 1e-20) / (low + 1e-20))
+        high_ratio = 10 * np.log10((top + 1e-20) / (high + 1e-20))
         # librosa.feature.spectral_flatness(S=..., power=1.0, amin=1e-20)[0]: geometric over
         # arithmetic mean of the power in 300-8000 Hz.
         flat_power = np.maximum(power[self._flat_bins], 1e-20)
@@ -372,16 +427,7 @@ class FeatureStream:
             & (zcr_hz >= s.min_zcr_hz)
             & (zcr_hz <= s.max_zcr_hz)
         )
-        aperiodicity = np.zeros(count, dtype=np.float32)
-        chosen = np.flatnonzero(breathy)
-        if chosen.size:
-            centres = (first + chosen) * self.hop + self.hop // 2
-            offsets = centres - self.yin_frame // 2 - self._start
-            frames = self._buffer[offsets[:, None] + np.arange(self.yin_frame)]
-            if self.yin_step > 1:
-                frames = frames.reshape(len(frames), -1, self.yin_step)
-                frames = sum(frames[:, :, i] for i in range(self.yin_step)) / self.yin_step
-            aperiodicity[chosen] = self._yin_aperiodicity(frames)
+        aperiodicity = self._aperiodicity(first, count, level)
         return (
             level.astype(np.float32),
             flatness.astype(np.float32),
@@ -389,30 +435,8 @@ class FeatureStream:
             zcr_hz.astype(np.float32),
             aperiodicity,
             breathy,
+            high_ratio.astype(np.float32),
         )
-
-    def _yin_aperiodicity(self, frames: np.ndarray) -> np.ndarray:
-        """min over lags (1/400 .. 1/70 s) of YIN's cumulative mean normalized difference:
-        ~0 for a periodic (voiced) frame, near 1 for noise."""
-        lag_min, lag_max = self._yin_lags
-        width = frames.shape[1] - lag_max
-        out = np.empty(len(frames), dtype=np.float32)
-        size = 1 << math.ceil(math.log2(frames.shape[1]))  # lags <= lag_max never wrap
-        for begin in range(0, len(frames), 2048):
-            x = frames[begin : begin + 2048].astype(np.float64)
-            energy = np.concatenate((np.zeros((len(x), 1)), np.cumsum(x**2, axis=1)), axis=1)
-            lags = np.arange(lag_max + 1)
-            e0 = energy[:, width : width + 1]
-            e_lag = energy[:, lags + width] - energy[:, lags]
-            head = np.fft.rfft(x[:, :width], size)
-            whole = np.fft.rfft(x, size)
-            corr = np.fft.irfft(np.conj(head) * whole, size)[:, : lag_max + 1]
-            diff = np.maximum(e0 + e_lag - 2 * corr, 0.0)
-            running = np.cumsum(diff[:, 1:], axis=1)
-            cmnd = diff[:, 1:] * lags[1:] / np.maximum(running, 1e-20)
-            cmnd[running <= 1e-20] = 1.0
-            out[begin : begin + len(x)] = cmnd[:, lag_min - 1 :].min(axis=1)
-        return out
 
 
 def frame_features(audio: np.ndarray, sample_rate: int, settings: BreathSettings) -> Features:
@@ -432,6 +456,8 @@ class _Context:
     floor: np.ndarray  # dBFS per frame
     speech: np.ndarray  # bool per frame
     candidate: np.ndarray  # bool per frame
+    probability: np.ndarray  # the breath model's, per frame
+    voiced: np.ndarray  # bool per frame: voiced sound over the floor (anchors speech)
 
 
 def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
@@ -443,10 +469,18 @@ def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
     return 10 * np.log10(np.maximum(power, 1e-12))
 
 
-def _context(features: Features, settings: BreathSettings) -> _Context:
+def frame_margin_db(settings: BreathSettings) -> float:
+    """How far over the floor a frame must be to be part of a breath: less than the event as a
+    whole (`above_floor_db`), whose quieter frames dip into the floor's own scatter."""
+    return max(1.0, settings.above_floor_db - _FRAME_MARGIN_DB)
+
+
+def local_levels(features: Features) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, dBFS: the level of the speech around (the loudest 100 ms within 3 s, or within
+    15 s less 6 dB, for breaths in long pauses) and the noise floor (the quietest 50 ms within
+    5 s)."""
     from scipy import ndimage  # imported where used: see _smoothed_db
 
-    s = settings
     frames_per_second = features.sample_rate / features.hop
     level = features.level.astype(np.float64)
 
@@ -461,26 +495,75 @@ def _context(features: Features, settings: BreathSettings) -> _Context:
     short = _smoothed_db(level, max(1, round(0.05 * frames_per_second)))
     floor = ndimage.minimum_filter1d(short, span(_FLOOR_CONTEXT))
     floor = np.maximum(floor, speech_level - 90.0)
+    return speech_level, floor
 
-    level_ok_low = (level >= floor + s.above_floor_db) & (level >= speech_level + s.min_level_db)
-    level_ok = level_ok_low & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
-    voiced = features.breathy & (features.aperiodicity < s.voicing_threshold)
-    candidate = features.breathy & ~voiced & level_ok
-    # Join breath frames across short dips (a frame or three that miss a test: per-frame
-    # features of noise scatter by a few dB), but never across a voiced or clearly tonal frame.
-    bridgeable = candidate | (
-        (features.flatness >= s.min_flatness_db - _BRIDGE_FLATNESS_DB)
-        & ~voiced
-        & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+
+def model_inputs(features: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The breath model's input matrix, with the local speech level and floor it used."""
+    speech_level, floor = local_levels(features)
+    matrix = feature_matrix(
+        features.level,
+        features.flatness,
+        features.band_ratio,
+        features.high_ratio,
+        features.zcr_hz,
+        features.aperiodicity,
+        speech_level,
+        floor,
+        features.sample_rate / features.hop,
     )
+    return matrix, speech_level, floor
+
+
+def breath_probability(features: Features) -> np.ndarray:
+    """Per frame, the breath model's probability that the frame is breath."""
+    if len(features.level) == 0:
+        return np.zeros(0)
+    return default_model().probability(model_inputs(features)[0])
+
+
+def _context(
+    features: Features, settings: BreathSettings, model: BreathModel | None = None
+) -> _Context:
+    from scipy import ndimage  # imported where used: see _smoothed_db
+
+    s = settings
+    level = features.level.astype(np.float64)
+    matrix, speech_level, floor = model_inputs(features)
+    probability = (model or default_model()).probability(matrix)
+    level_ok_low = (level >= floor + frame_margin_db(s)) & (level >= speech_level + s.min_level_db)
+    level_ok = level_ok_low & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+    voiced = features.aperiodicity < s.voicing_threshold
+    candidate = (probability >= s.threshold) & features.breathy & ~voiced & level_ok
+    # Join breath frames across short dips (per-frame features of noise scatter), but never
+    # across a voiced frame or one the model is sure is not breath.
+    bridgeable = (probability >= s.threshold / 2) & ~voiced & level_ok
     closed = ndimage.binary_closing(
         np.pad(candidate, _CLOSE_FRAMES), np.ones(_CLOSE_FRAMES + 1, dtype=bool)
     )[_CLOSE_FRAMES:-_CLOSE_FRAMES]
     candidate = candidate | (closed & bridgeable)
+    # A long breath dips between two pulls of air: join runs across such a dip, unvoiced and
+    # touching the floor only briefly, but not across a stretch of floor (two breaths in one
+    # pause) or voice.
+    at_floor = level < floor + _FLOOR_TOUCH_DB
+    loud = level > speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB
+    runs = _runs(candidate)
+    for (_, end), (start, _) in itertools.pairwise(runs):
+        gap = slice(end, start)
+        if (
+            start - end <= _BRIDGE_FRAMES
+            and int(at_floor[gap].sum()) <= _DIP_FRAMES
+            and not (voiced[gap] | loud[gap]).any()
+        ):
+            candidate[gap] = True
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
     # the breath next to it "touching" speech, with the stricter rules that come with that.
     speech = ~candidate & level_ok_low
-    return _Context(speech_level, floor, speech, candidate)
+    # Voice for three frames running: what no breath has, even where noise looks periodic.
+    anchors = ndimage.binary_opening(
+        level_ok_low & (features.aperiodicity < _VOICED_APERIODICITY), np.ones(3, dtype=bool)
+    )
+    return _Context(speech_level, floor, speech, candidate, probability, anchors)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -489,13 +572,19 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _trim_touching(
-    level: np.ndarray, smooth: np.ndarray, a: int, b: int, loudest: float, valley: int
+    level: np.ndarray,
+    smooth: np.ndarray,
+    a: int,
+    b: int,
+    loudest: float,
+    valley: int,
+    speechlike: np.ndarray | None = None,
 ) -> int:
     """The new start of frames [a, b) whose start touches speech: the side where a breath meets
     a word ends past any frame louder than `loudest` (a word onset, or a speech tail louder than
-    the breath), then at the level valley between the two sounds if there is one within `valley`
-    frames, then one frame more. May return b (nothing left)."""
-    while a < b and level[a] > loudest:
+    the breath; only `speechlike` frames, if given), then at the level valley between the two
+    sounds if there is one within `valley` frames, then one frame more. May return b."""
+    while a < b and level[a] > loudest and (speechlike is None or speechlike[a]):
         a += 1
     window = smooth[a : min(b, a + valley)]
     if window.size:
@@ -505,28 +594,48 @@ def _trim_touching(
     return min(a + 1, b)
 
 
+def _sure_start(probability: np.ndarray, a: int, b: int, threshold: float) -> int:
+    """The first frame of [a, b) that begins `_SURE_FRAMES` frames at or over `threshold`."""
+    sure = probability[a:b] >= threshold
+    if len(sure) < _SURE_FRAMES:
+        return a if sure.all() else b
+    runs = np.lib.stride_tricks.sliding_window_view(sure, _SURE_FRAMES).all(axis=1)
+    found = np.flatnonzero(runs)
+    return a + int(found[0]) if found.size else b
+
+
 def events_from_features(
-    features: Features, settings: BreathSettings, *, edges: Literal["all", "only", "boost"] = "all"
+    features: Features,
+    settings: BreathSettings,
+    *,
+    edges: Literal["all", "only", "boost"] = "all",
+    model: BreathModel | None = None,
 ) -> list[BreathEvent]:
     """Breath events from a whole signal's frame features.
 
     `edges`: "all" looks everywhere with the same thresholds; "only" looks only before the first
     and after the last speech (a take's edges), where `edge_min_duration` applies; "boost" looks
-    everywhere and applies `edge_min_duration` at the edges.
+    everywhere and applies `edge_min_duration` at the edges. `model`: another breath model than
+    the bundled one (the benchmark's leave-one-family-out models).
     """
     s = settings
     if len(features.level) == 0:
         return []
-    ctx = _context(features, s)
+    ctx = _context(features, s, model)
     level = features.level.astype(np.float64)
     seconds_per_frame = features.hop / features.sample_rate
     speech_frames = np.flatnonzero(ctx.speech)
-    first_speech = int(speech_frames[0]) if speech_frames.size else len(level)
-    last_speech = int(speech_frames[-1]) if speech_frames.size else -1
+    voiced_frames = np.flatnonzero(ctx.voiced)  # a breath's faint ends are no speech
+    first_speech = int(voiced_frames[0]) if voiced_frames.size else len(level)
+    last_speech = int(voiced_frames[-1]) if voiced_frames.size else -1
     look = round(_MAX_PAUSE_LOOK / seconds_per_frame)
     valley = round(_VALLEY_SECONDS / seconds_per_frame)
     smooth = _smoothed_db(level, 3)
     shortest_of_all = min(s.min_duration, s.attached_min_duration, s.edge_min_duration)
+    # A word's tail: voiced, or what the model doubts is breath (joined in across a dip).
+    tail = (features.aperiodicity < _TAIL_APERIODICITY) | (ctx.probability < s.threshold)
+    margin = frame_margin_db(s)
+    last_end = 0
 
     events: list[BreathEvent] = []
     for a, b in _runs(ctx.candidate):
@@ -541,20 +650,43 @@ def events_from_features(
         # A touching side ends where the sounds part: past any rise (a word onset or a speech
         # tail louder than the breath), then at the level valley between them if there is one
         # within `_VALLEY_SECONDS`, then one frame more.
+        # After a word, only frames that look like its tail are trimmed: an exhalation is loudest
+        # where it leaves the word and must not be cut back to its quiet end.
+        # A touching side starts with the model sure for a few frames running: what it doubts
+        # there was joined in across a dip and belongs to the word.
         if left:
-            a = _trim_touching(level, smooth, a, b, median + _ONSET_RISE_DB, valley)
+            a = _sure_start(ctx.probability, a, b, s.threshold)
+        if right:
+            n = len(level)
+            b = n - _sure_start(ctx.probability[::-1], n - b, n - a, s.threshold)
+        if b - a < 1:
+            continue
+        if left:
+            loudest = median + _ONSET_RISE_DB
+            a = _trim_touching(level, smooth, a, b, loudest, valley, tail)
         if right:  # the same, mirrored
             n = len(level)
             loudest = median + _ONSET_RISE_DB
             b = n - _trim_touching(level[::-1], smooth[::-1], n - b, n - a, loudest, valley)
         if b - a < 1:
             continue
-        # Sound that is about as loud where it touches speech as anywhere else is the speech's
-        # own tail or lead-in (a final /f/ dying away), not a breath, which swells on its own.
-        loudest = float(smooth[a:b].max()) - _SWELL_DB
-        if (left and smooth[a] >= loudest) or (right and smooth[b - 1] >= loudest):
-            continue
+        # The model is unsure in the first and last frames of a breath: reach out over them
+        # where nothing but floor is next to the event.
+        if not left:
+            reach = a
+            while reach > max(last_end, a - _REACH_FRAMES) and not ctx.speech[reach - 1]:
+                reach -= 1
+            a = reach
+        if not right:
+            reach = b
+            while reach < min(len(level), b + _REACH_FRAMES) and not ctx.speech[reach]:
+                reach += 1
+            b = reach
         duration = (b - a) * seconds_per_frame
+        # Sound most of the way through: clicks and knocks joined across the floor between them
+        # are not a breath.
+        if np.mean(level[a:b] >= ctx.floor[a:b] + margin) < _SOUND_SHARE:
+            continue
         if at_edge and edges != "all":
             shortest = s.edge_min_duration
         elif left or right:
@@ -588,14 +720,20 @@ def events_from_features(
                 at_edge=at_edge,
             )
         )
+        last_end = b
     return events
 
 
 def detect_breaths(
-    audio: np.ndarray, sample_rate: int, settings: BreathSettings
+    audio: np.ndarray,
+    sample_rate: int,
+    settings: BreathSettings,
+    *,
+    model: BreathModel | None = None,
 ) -> list[BreathEvent]:
     """The breaths in mono (or, averaged to mid, multichannel `(frames, channels)`) audio."""
-    return events_from_features(frame_features(mid_signal(audio), sample_rate, settings), settings)
+    features = frame_features(mid_signal(audio), sample_rate, settings)
+    return events_from_features(features, settings, model=model)
 
 
 # --- editing ------------------------------------------------------------------------------
@@ -722,7 +860,9 @@ def apply_events(
         length = s1 - s0
         if length <= 2:
             continue
+        # Short breaths get short fades, so most of the breath is brought all the way down.
         fade = max(1, min(round(settings.fade * sample_rate), length // 3))
+        fade = max(fade, min(round(0.005 * sample_rate), length // 3))
         target = 0.0 if mode == "remove" else 10 ** (-event.reduction_db / 20)
         gain = np.full(length, target)
         ramp = _fade(fade)
@@ -805,12 +945,18 @@ def floor_cleanup(
 
 
 def clean(
-    audio: np.ndarray, sample_rate: int, settings: BreathSettings, *, edges_only: bool = False
+    audio: np.ndarray,
+    sample_rate: int,
+    settings: BreathSettings,
+    *,
+    edges_only: bool = False,
+    model: BreathModel | None = None,
 ) -> Cleaned:
     """Find and treat the breaths in `audio` (mono, or (frames, channels): detection runs on
     the mid signal and the same edit applies to every channel). With `edges_only`, only the
     stretches before the first and after the last speech are looked at (a take's edges)."""
-    return _clean(audio, sample_rate, settings, edges="only" if edges_only else "all")
+    edges: Literal["all", "only"] = "only" if edges_only else "all"
+    return _clean(audio, sample_rate, settings, edges=edges, model=model)
 
 
 def clean_take(
@@ -837,11 +983,12 @@ def _clean(
     settings: BreathSettings,
     *,
     edges: Literal["all", "only", "boost"],
+    model: BreathModel | None = None,
 ) -> Cleaned:
     audio = np.asarray(audio)
     mid = mid_signal(audio)
     features = frame_features(mid, sample_rate, settings)
-    events = events_from_features(features, settings, edges=edges)
+    events = events_from_features(features, settings, edges=edges, model=model)
     gap = quietest_gap(features, settings)
     clip = audio[gap[0] : gap[1]] if gap else audio[:0]
     result = audio

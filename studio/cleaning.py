@@ -74,9 +74,11 @@ def clean_file(
     settings: BreathSettings | None = None,
     *,
     report_path: Path | None = None,
+    plot_path: Path | None = None,
     block_seconds: float = BLOCK_SECONDS,
 ) -> FileReport:
-    """Clean the breaths out of `source` into `target` (format from its suffix), atomically.
+    """Clean the breaths out of `source` into `target` (format from its suffix), atomically;
+    with `plot_path`, also draw what was done (`plot_breaths`).
 
     Raises StudioError, with nothing written, for an unreadable, empty or too low-rate input or
     an output that can't be written.
@@ -84,6 +86,10 @@ def clean_file(
     settings = settings or BreathSettings()
     source, target = Path(source), Path(target)
     started = time.perf_counter()
+    if plot_path is not None:
+        if Path(plot_path).suffix.lower() != ".png":
+            raise StudioError(f"{Path(plot_path).name}: the picture is a PNG; name it .png")
+        _pyplot()  # before any work: a missing extra is a one-line error, not a late one
     kind = FORMATS.get(target.suffix.lower())
     if kind is None:
         raise StudioError(
@@ -137,6 +143,8 @@ def clean_file(
         raise StudioError(f"can't write {target}: {error}") from None
 
     report = BreathReport(settings.mode, rate, features.length / rate, tuple(done))
+    if plot_path is not None:
+        plot_breaths(source, report, Path(plot_path))
     result = FileReport(source, target, channels, report, time.perf_counter() - started)
     if report_path is not None:
         try:
@@ -267,3 +275,88 @@ def _edit_blocks(
         buffer = buffer[drop:]
         buffer_start += drop
         begin = end
+
+
+# --- pictures -----------------------------------------------------------------------------
+
+_PLOT_COLUMNS = 3000  # time columns in the picture, whatever the file's length
+_PLOT_FFT = 1024
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        raise StudioError(
+            "--plot needs matplotlib: pip install 'studio[plot]' (or leave out --plot)"
+        ) from None
+    return pyplot
+
+
+def plot_breaths(source: Path, report: BreathReport, target: Path) -> None:
+    """Draw `source`'s waveform and spectrogram (mid signal), each breath of `report` shaded and
+    labelled with the dB it was brought down, into the PNG `target` (atomically). The file is read
+    once more in blocks and drawn in at most `_PLOT_COLUMNS` columns, so an hour is no heavier to
+    draw than a minute."""
+    pyplot = _pyplot()
+    info = _info(source)
+    rate, length = info.samplerate, info.frames
+    columns = max(1, min(_PLOT_COLUMNS, length // 64))
+    step = length / columns
+    low = np.zeros(columns, dtype=np.float32)
+    high = np.zeros(columns, dtype=np.float32)
+    spectra = np.full((_PLOT_FFT // 2 + 1, columns), -140.0, dtype=np.float32)
+    window = np.hanning(_PLOT_FFT).astype(np.float32)
+    scale = 2.0 / float(np.sum(window) ** 2)
+    position = 0
+    for piece in _blocks(source, max(_GRID, 1 << 20)):
+        mid = mid_signal(piece)
+        first = int(np.ceil(position / step - 1e-9))
+        last = min(columns, int(np.ceil((position + len(mid)) / step - 1e-9)))
+        for column in range(first, last):
+            start = round(column * step) - position
+            span = mid[max(0, start) : max(0, start) + max(1, round(step))]
+            if span.size:
+                low[column], high[column] = span.min(), span.max()
+            frame = mid[max(0, start) : max(0, start) + _PLOT_FFT]
+            if len(frame) == _PLOT_FFT:
+                power = np.abs(np.fft.rfft(frame * window)) ** 2 * scale
+                spectra[:, column] = 10 * np.log10(power + 1e-14)
+        position += len(mid)
+    times = (np.arange(columns) + 0.5) * step / rate
+    figure, (wave, spectrum) = pyplot.subplots(
+        2, 1, figsize=(14, 6), sharex=True, gridspec_kw={"height_ratios": [1, 2]}
+    )
+    wave.fill_between(times, low, high, color="#345", linewidth=0)
+    wave.set_ylabel("amplitude")
+    wave.set_ylim(-1, 1)
+    top = min(rate / 2, 11025)
+    extent = (0.0, length / rate, 0.0, rate / 2 / 1000)
+    floor = float(np.percentile(spectra, 5))
+    spectrum.imshow(
+        spectra, origin="lower", aspect="auto", extent=extent, cmap="magma",
+        vmin=floor, vmax=floor + 80, interpolation="nearest",
+    )  # fmt: skip
+    spectrum.set_ylim(0, top / 1000)
+    spectrum.set_ylabel("kHz")
+    spectrum.set_xlabel("seconds")
+    for event in report.events:
+        for axis in (wave, spectrum):
+            axis.axvspan(event.start, event.end, color="#3af", alpha=0.3, linewidth=0)
+        wave.annotate(
+            f"-{event.reduction_db:.0f} dB", ((event.start + event.end) / 2, 0.92),
+            ha="center", va="top", fontsize=7, color="#036",
+        )  # fmt: skip
+    wave.set_title(f"{source.name}: {report.summary()}", fontsize=10)
+    figure.tight_layout()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            figure.savefig(tmp, dpi=100, format="png")
+    except OSError as error:
+        raise StudioError(f"can't write the picture {target}: {error}") from None
+    finally:
+        pyplot.close(figure)

@@ -397,6 +397,14 @@ def clean(
     report: Annotated[
         Path | None, typer.Option(help="Write the breaths found (JSON) to this file.")
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE.png",
+            help="Draw the waveform and spectrogram, each breath shaded with its dB removed "
+            "(needs matplotlib: the plot extra).",
+        ),
+    ] = None,
     floor_cleanup: Annotated[
         float,
         typer.Option(
@@ -407,7 +415,7 @@ def clean(
     """Find audible breaths in a recording and lower, replace or cut them; words stay intact."""
     with _user_errors():
         settings = BreathSettings.model_validate({"mode": mode, "floor_cleanup": floor_cleanup})
-        result = clean_file(source, output, settings, report_path=report)
+        result = clean_file(source, output, settings, report_path=report, plot_path=plot)
     summary = result.report
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_row(*_cells("cleaned", result.target))
@@ -422,6 +430,8 @@ def clean(
         )
     if report is not None:
         table.add_row(*_cells("report", report))
+    if plot is not None:
+        table.add_row(*_cells("picture", plot))
     table.add_row(
         "time", f"{result.seconds:.1f} s ({summary.duration / result.seconds:.0f}x real time)"
     )

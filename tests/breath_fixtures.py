@@ -296,12 +296,19 @@ def _highpass(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 def reductions_db(fixture: Fixture, cleaned: np.ndarray) -> list[float]:
     """Per breath: how far its interior (10 % in from each end, at least 20 ms) came down, dB,
     after an 80 Hz high-pass. Same-length output only (attenuate or remove)."""
-    rate = fixture.sample_rate
-    before, after = _highpass(fixture.audio, rate), _highpass(cleaned, rate)
+    spans = [(b.start, b.end) for b in fixture.breaths]
+    return interior_reductions_db(fixture.audio, cleaned, fixture.sample_rate, spans)
+
+
+def interior_reductions_db(
+    audio: np.ndarray, cleaned: np.ndarray, rate: int, spans: list[tuple[float, float]]
+) -> list[float]:
+    """`reductions_db` for any labelled spans (seconds) of `audio`."""
+    before, after = _highpass(audio, rate), _highpass(cleaned, rate)
     out = []
-    for breath in fixture.breaths:
-        inset = max(0.02, 0.1 * (breath.end - breath.start))
-        a, b = round((breath.start + inset) * rate), round((breath.end - inset) * rate)
+    for start, end in spans:
+        inset = max(0.02, 0.1 * (end - start))
+        a, b = round((start + inset) * rate), round((end - inset) * rate)
         energy_in = float(np.sum(before[a:b] ** 2))
         energy_out = float(np.sum(after[a:b] ** 2)) + 1e-20
         out.append(10 * np.log10(energy_in / energy_out))
