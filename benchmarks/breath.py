@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from breath_train import train, training_scenes, training_voices
 
-from studio.breath import BreathSettings, clean
+from studio.breath import BreathSettings, clean_breaths
 from studio.breath_model import BreathModel, default_model
 from studio.cache import default_cache_dir
 from studio.cleaning import clean_file
@@ -75,7 +75,7 @@ class Tally:
         self.negative_hits = 0
 
     def add(self, scene: Scene, model: BreathModel | None) -> None:
-        result = clean(scene.audio, scene.sample_rate, BreathSettings(), model=model)
+        result = clean_breaths(scene.audio, scene.sample_rate, BreathSettings(), model=model)
         found = [(e.start, e.end) for e in result.events]
         reference = [(b.start, b.end) for b in scene.labels]
         pairs = match_events(found, reference)
@@ -171,7 +171,7 @@ def real_speech() -> None:
     hits = found = labels = 0
     for name in REAL_RECORDINGS:
         audio, rate, reference, unsure = load_real(name)
-        events = clean(audio, rate, BreathSettings()).events
+        events = clean_breaths(audio, rate, BreathSettings()).events
         spans = counted([(e.start, e.end) for e in events], unsure)
         pairs = match_events(spans, reference)
         hits, found, labels = hits + len(pairs), found + len(spans), labels + len(reference)
@@ -192,7 +192,7 @@ def word_error_rates(scenes: list[Scene]) -> None:
     before = after = 0.0
     chosen = [s for s in scenes if s.voice.startswith("bundled")][:: max(1, len(scenes) // 12)]
     for scene in chosen:
-        cleaned = clean(scene.audio, scene.sample_rate, BreathSettings()).audio
+        cleaned = clean_breaths(scene.audio, scene.sample_rate, BreathSettings()).audio
         wer_in, wer_out = transcript_wer(scene, scene.audio), transcript_wer(scene, cleaned)
         before, after = before + wer_in, after + wer_out
     print(f"  {len(chosen)} scenes: {before / len(chosen):.3f} -> {after / len(chosen):.3f}")

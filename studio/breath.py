@@ -24,7 +24,7 @@ with room tone shaped like the quietest gap; `cut` attenuates, then shortens the
 keeping at least `min_pause` of it. Outside events the audio is bit-identical (unless the optional
 `floor_cleanup`, noisereduce's stationary gating, is turned on).
 
-    cleaned = clean(audio, sample_rate, BreathSettings())
+    cleaned = clean_breaths(audio, sample_rate, BreathSettings())
     audio, events = clean_take(take, sample_rate, settings)   # one synthesized take
 """
 
@@ -354,9 +354,8 @@ class FeatureStream:
     def _stft(self, piece: np.ndarray, count: int) -> np.ndarray:
         """`librosa.stft(piece, n_fft=n_fft, hop_length=hop, center=False)[:, :count]` in numpy:
         the same window, float64 products, complex64 result for float32 input and (bins, frames)
-        layout. librosa is not used here: its first stft imports numba and JIT-compiles, measured
-        at ~2 s and ~200 MB of resident memory in the process that cleans breaths (the render),
-        for what is a framed rfft."""
+        layout. librosa is not used here: its first stft loads numba and JIT-compiles, a cost
+        in start-up time and memory (benchmarks/README.md) for what is a framed rfft."""
         frames = np.lib.stride_tricks.sliding_window_view(piece, self.n_fft)[:: self.hop][:count]
         out = np.empty((len(frames), self.n_fft // 2 + 1), np.result_type(piece, np.complex64))
         block = max(1, (1 << 18) // self.n_fft)  # ~2 MB float64 temporaries at a time
@@ -914,8 +913,8 @@ def floor_cleanup(
     audio: np.ndarray, sample_rate: int, noise_clip: np.ndarray, amount: float
 ) -> np.ndarray:
     """noisereduce's stationary spectral gating with an explicit noise clip (mono or
-    (frames, channels)), at `amount` prop_decrease. Its non-stationary defaults cut speech by
-    ~9 dB; stationary gating with a clip from a pause leaves speech within ~0.4 dB."""
+    (frames, channels)), at `amount` prop_decrease: stationary gating with a clip from a pause
+    leaves speech alone, where the non-stationary defaults cut it (benchmarks/README.md)."""
     import noisereduce
 
     audio = np.asarray(audio, dtype=np.float32)
@@ -944,7 +943,7 @@ def floor_cleanup(
     return cleaned[0] if mono else cleaned.T
 
 
-def clean(
+def clean_breaths(
     audio: np.ndarray,
     sample_rate: int,
     settings: BreathSettings,
@@ -956,7 +955,7 @@ def clean(
     the mid signal and the same edit applies to every channel). With `edges_only`, only the
     stretches before the first and after the last speech are looked at (a take's edges)."""
     edges: Literal["all", "only"] = "only" if edges_only else "all"
-    return _clean(audio, sample_rate, settings, edges=edges, model=model)
+    return _treat_breaths(audio, sample_rate, settings, edges=edges, model=model)
 
 
 def clean_take(
@@ -973,11 +972,11 @@ def clean_take(
     """
     if not settings.enabled:
         return audio, []
-    cleaned = _clean(audio, sample_rate, settings, edges="boost")
+    cleaned = _treat_breaths(audio, sample_rate, settings, edges="boost")
     return cleaned.audio, list(cleaned.events)
 
 
-def _clean(
+def _treat_breaths(
     audio: np.ndarray,
     sample_rate: int,
     settings: BreathSettings,

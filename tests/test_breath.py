@@ -26,7 +26,7 @@ from studio.breath import (
     CROSSFADE_SECONDS,
     BreathSettings,
     FeatureStream,
-    clean,
+    clean_breaths,
     clean_take,
     detect_breaths,
     frame_features,
@@ -62,7 +62,7 @@ def fixture(engine: BundledEngine) -> Fixture:
 def cleaned(fixture: Fixture) -> dict[str, object]:
     """The fixture cleaned in each mode, once."""
     return {
-        mode: clean(fixture.audio, fixture.sample_rate, BreathSettings(mode=mode))
+        mode: clean_breaths(fixture.audio, fixture.sample_rate, BreathSettings(mode=mode))
         for mode in ("attenuate", "remove", "cut")
     }
 
@@ -234,7 +234,7 @@ def test_cut_shortens_pauses_keeping_words_and_a_minimum_pause(fixture: Fixture,
 
 def test_floor_cleanup_lowers_the_floor_not_the_speech(fixture: Fixture) -> None:
     """noisereduce's stationary gating, clip from the quietest gap: speech within 0.5 dB."""
-    out = clean(fixture.audio, fixture.sample_rate, BreathSettings(floor_cleanup=0.5)).audio
+    out = clean_breaths(fixture.audio, fixture.sample_rate, BreathSettings(floor_cleanup=0.5)).audio
     rate = fixture.sample_rate
     speech = np.zeros(len(out), dtype=bool)
     for start, end in fixture.speech_spans:
@@ -279,7 +279,7 @@ def test_clean_take_finds_breaths_at_a_takes_edges(fixture: Fixture) -> None:
         energy_in = np.sum(audio[region].astype(np.float64) ** 2)
         assert np.sum(out[region].astype(np.float64) ** 2) < energy_in / 10**0.6
     # Looking only at the edges finds the same two; switched off, nothing happens.
-    assert len(clean(audio, rate, BreathSettings(), edges_only=True).events) == 2
+    assert len(clean_breaths(audio, rate, BreathSettings(), edges_only=True).events) == 2
     off, none = clean_take(audio, rate, BreathSettings(enabled=False))
     assert off is audio and none == []
 
@@ -396,7 +396,7 @@ def test_long_files_are_cleaned_in_blocks_without_seams(
     a, b = sf.read(tmp_path / "blocks.wav", dtype="float32")[0], sf.read(tmp_path / "whole.wav")[0]
     assert len(a) == len(b)
     assert np.max(np.abs(a - b)) < 1e-6
-    assert np.array_equal(a, clean(fixture.audio, fixture.sample_rate, settings).audio)
+    assert np.array_equal(a, clean_breaths(fixture.audio, fixture.sample_rate, settings).audio)
     assert spans(blocks.report.events) == spans(whole.report.events)
 
 
@@ -454,7 +454,7 @@ def test_cli_clean(tmp_path: Path, fixture: Fixture) -> None:
     assert result.returncode == 0, result.stderr
     assert "breaths" in result.stdout and "cut" in result.stdout
     report = json.loads((tmp_path / "breaths.json").read_text())
-    found = clean(fixture.audio, fixture.sample_rate, BreathSettings(mode="cut")).events
+    found = clean_breaths(fixture.audio, fixture.sample_rate, BreathSettings(mode="cut")).events
     assert report["totals"]["breaths"] == len(found) >= len(fixture.breaths) - 2
     assert sf.info(tmp_path / "out.wav").frames < len(fixture.audio)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from studio.breath import BreathSettings, clean, detect_breaths
+from studio.breath import BreathSettings, clean_breaths, detect_breaths
 from studio.breath_model import FEATURE_NAMES, MODEL_PATH, default_model
 from tests.breath_fixtures import event_scores, match_events
 from tests.breath_real import REAL_RECORDINGS, counted, load_real
@@ -70,7 +70,7 @@ def test_breaths_of_an_unheard_voice_are_found_and_lowered(scenes: list[Scene]) 
     reductions: list[float] = []
     signal = change = 0.0
     for scene in scenes:
-        result = clean(scene.audio, scene.sample_rate, BreathSettings())
+        result = clean_breaths(scene.audio, scene.sample_rate, BreathSettings())
         spans = [(e.start, e.end) for e in result.events]
         reference = [(b.start, b.end) for b in scene.labels]
         hits += len(match_events(spans, reference))
