@@ -1,7 +1,7 @@
 """A labelled breath fixture made by the project itself: real speech from the bundled voice with
 synthetic breaths inserted at known places, and fricative-heavy sentences as negatives.
 
-The breaths follow the measurements in the design notes (shared/reference/breaths.md): broadband
+The breaths follow the measurements in docs/breaths.md: broadband
 noise shaped by wide vocal-tract resonances (spectral centroid around 2.4 kHz, high flatness, the
 1-5 kHz band a few dB under the 80-1000 Hz band), 180-700 ms long, a quick rise and a slower
 decay with some turbulence, each at its own level (-50 to -30 dBFS) and spectrum. Some sit in the
