@@ -33,9 +33,9 @@ def run_studio(
     )
 
 
-# tests/test_breath.py is being rewritten on another branch; until it carries its own marks, its
-# tests that need the bundled voice (the `engine` fixture) or compare with librosa (a numba JIT
-# of half a minute) are marked slow here.
+# Most of test_breath.py reaches the bundled voice only through fixtures (`engine`, under the
+# shared breath fixture), so its slow tests are marked by what they need, in one place: the
+# voice, or a comparison with librosa (a numba JIT of half a minute).
 _SLOW_BREATH_FIXTURES = {"engine"}
 
 
