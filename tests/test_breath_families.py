@@ -52,6 +52,7 @@ def scenes(cache_dir: Path) -> list[Scene]:
     return scenes
 
 
+@pytest.mark.slow  # synthesizes scenes with the bundled and espeak-ng voices
 def test_scenes_cover_families_placements_levels_and_negatives(scenes: list[Scene]) -> None:
     labels = [label for scene in scenes for label in scene.labels]
     assert {label.family for label in labels} == set(FAMILIES)
@@ -64,6 +65,7 @@ def test_scenes_cover_families_placements_levels_and_negatives(scenes: list[Scen
     assert max(lengths["catch"]) <= 0.2 + 1e-3 and min(lengths["recovery"]) >= 0.8 - 1e-3
 
 
+@pytest.mark.slow  # synthesizes scenes with the bundled and espeak-ng voices
 def test_breaths_of_an_unheard_voice_are_found_and_lowered(scenes: list[Scene]) -> None:
     """Pooled over the six families: found, brought down, and nothing else changed much."""
     hits = found = labelled = 0
@@ -122,6 +124,7 @@ def test_event_scores_count_each_breath_once() -> None:
     )
 
 
+@pytest.mark.slow  # synthesizes scenes with the bundled and espeak-ng voices
 def test_cli_clean_draws_a_picture(tmp_path: Path, scenes: list[Scene]) -> None:
     scene = scenes[0]
     source = tmp_path / "take.wav"
@@ -135,6 +138,7 @@ def test_cli_clean_draws_a_picture(tmp_path: Path, scenes: list[Scene]) -> None:
     assert "picture" in result.stdout
 
 
+@pytest.mark.slow  # synthesizes scenes with the bundled and espeak-ng voices
 def test_cli_plot_without_matplotlib_is_one_line(tmp_path: Path, scenes: list[Scene]) -> None:
     """A matplotlib that can't be imported (shadowed on PYTHONPATH): one line, nothing written."""
     fake = tmp_path / "shadow" / "matplotlib"

@@ -52,6 +52,7 @@ def test_an_oversized_essay_is_refused_before_it_is_read(tmp_path: Path) -> None
     assert_one_line_error(result, "huge.html", "MB", "split it")
 
 
+@pytest.mark.slow  # renders twice with the bundled voice
 def test_a_damaged_cached_take_is_made_again(tmp_path: Path) -> None:
     essay = tmp_path / "short.md"
     essay.write_text("# Short\n\nA first sentence to speak. A second one follows it.\n")
