@@ -1,0 +1,150 @@
+"""Publishing over SSH with the system's rsync and ssh (the user's keys, agent and ~/.ssh/config).
+
+rsync compares by content (`--checksum`), so a file changed on the server by someone else is
+sent again, and one already there is skipped even when its mtime differs (a fresh checkout in
+CI). It writes each file to a temporary name and renames it into place; the feed goes in a run
+of its own, after every other file is in place, with `--delay-updates`.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from studio.errors import StudioError
+from studio.upload.destinations import Destination
+from studio.upload.local import LocalFile, for_listeners
+from studio.upload.record import Comparison
+
+if TYPE_CHECKING:
+    from studio.show.config import PublishSettings
+
+_COMMON = (
+    "--recursive",
+    "--checksum",
+    "--perms",
+    "--chmod=D755,F644",  # readable by the web server, whatever the local umask
+    "--timeout=120",  # no data for this long: the connection is gone
+)
+
+
+class RsyncRemote:
+    def __init__(
+        self,
+        destination: Destination,
+        settings: PublishSettings,
+        output: Path,
+        excludes: Iterable[str] = (),
+    ) -> None:
+        if shutil.which("rsync") is None:
+            raise StudioError("publishing over SSH needs rsync: install it (apt-get install rsync)")
+        self.destination = destination
+        self.output = output
+        self.excludes = tuple(excludes)
+        path = destination.path.rstrip("/") or "/"
+        self.target = f"{destination.host}:{path}/"
+        ssh = shlex.split(settings.ssh_command)
+        if destination.port is not None:
+            ssh += ["-p", str(destination.port)]
+        # BatchMode: never stop to ask for a password, fail with ssh's own reason instead.
+        ssh += ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
+        self.rsh = shlex.join(ssh)
+
+    def _rsync(self, *args: str, files: Iterable[str] | None = None) -> list[str]:
+        """Run rsync from the output folder to the destination; its itemized lines."""
+        with tempfile.NamedTemporaryFile("w", suffix=".list", encoding="utf-8") as listing:
+            extra: list[str] = []
+            if files is not None:
+                listing.write("\0".join(files))
+                listing.flush()
+                extra = [f"--files-from={listing.name}", "--from0"]
+            command = [
+                "rsync", *_COMMON, "--rsh", self.rsh, "--out-format=%i %n",
+                *extra, *args, f"{self.output}/", self.target,
+            ]  # fmt: skip
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+            except subprocess.TimeoutExpired:
+                raise StudioError(f"rsync to {self.destination} took over an hour") from None
+        if done.returncode != 0:
+            raise StudioError(self._failure(done.returncode, done.stderr))
+        return done.stdout.splitlines()
+
+    def _failure(self, code: int, stderr: str) -> str:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        host = self.destination.host
+        if code == 255 or any("Permission denied" in line for line in lines):
+            reason = next((line for line in lines if not line.startswith("rsync")), "")
+            reason = reason or (lines[0] if lines else f"ssh exit status {code}")
+            if "Permission denied" in reason:
+                return f"SSH refused the login to {host}: {reason}; check the user and key"
+            return f"cannot reach {host} over SSH: {reason}"
+        errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
+        reason = (errors or lines or [f"exit status {code}"])[0]
+        return f"rsync to {self.destination} failed: {reason}"
+
+    def compare(self, files: list[LocalFile]) -> Comparison:
+        by_path = {file.path: file for file in files}
+        result = Comparison()
+        sent = {}
+        for line in self._rsync("--dry-run", files=by_path):
+            item, _, name = line.partition(" ")
+            if item.startswith("<f") and name in by_path:
+                sent[name] = item
+        for file in files:
+            if file.path not in sent:
+                result.unchanged.append(file)
+            elif "+++++++++" in sent[file.path]:
+                result.new.append(file)
+            else:
+                result.changed.append(file)
+        result.extra = [
+            path
+            for path in self._remote_files()
+            if path not in by_path and for_listeners(path, self.excludes)
+        ]
+        return result
+
+    def _remote_files(self) -> list[str]:
+        command = ["rsync", "--recursive", "--list-only", "--rsh", self.rsh, self.target]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            raise StudioError(f"listing {self.destination} took over ten minutes") from None
+        if done.returncode != 0:
+            raise StudioError(self._failure(done.returncode, done.stderr))
+        found = []
+        for line in done.stdout.splitlines():
+            # "-rw-r--r--          1,234 2026/12/03 07:15:39 name with spaces"
+            fields = line.split(None, 4)
+            if len(fields) == 5 and fields[0].startswith("-"):
+                found.append(fields[4])
+        return sorted(found)
+
+    def upload(
+        self, batch: list[LocalFile], *, last: bool, uploaded: Callable[[LocalFile], None]
+    ) -> None:
+        by_path = {file.path: file for file in batch}
+        # The feed's run puts its files in place only once all have arrived.
+        lines = self._rsync(*(["--delay-updates"] if last else []), files=by_path)
+        for line in lines:
+            item, _, name = line.partition(" ")
+            if item.startswith("<f") and name in by_path:
+                uploaded(by_path.pop(name))
+
+    def delete(self, paths: list[str], deleted: Callable[[str], None]) -> None:
+        # rsync deletes on the receiver each listed path that is missing here.
+        missing = [path for path in paths if not (self.output / path).exists()]
+        if not missing:
+            return
+        for line in self._rsync("--delete-missing-args", files=missing):
+            if line.startswith("*deleting"):
+                deleted(line.removeprefix("*deleting").strip())
+
+    def close(self) -> None:
+        pass
