@@ -78,14 +78,18 @@ class RsyncRemote:
     def _failure(self, code: int, stderr: str) -> str:
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
         host = self.destination.host
-        if code == 255 or any("Permission denied" in line for line in lines):
-            reason = next((line for line in lines if not line.startswith("rsync")), "")
-            reason = reason or (lines[0] if lines else f"ssh exit status {code}")
+        # ssh's own lines (and the remote shell's) are the ones not from rsync.
+        others = [line for line in lines if not line.startswith(("rsync", "@"))]
+        never_connected = any("0 bytes received so far" in line for line in lines)
+        if (code == 255 or never_connected) and others:
+            reason = others[0].removeprefix("ssh: ")
             if "Permission denied" in reason:
                 return f"SSH refused the login to {host}: {reason}; check the user and key"
+            if "rsync" in reason and ("not found" in reason or "No such file" in reason):
+                return f"{host} has no rsync: install it there ({reason})"
             return f"cannot reach {host} over SSH: {reason}"
-        errors = [line for line in lines if "error" in line.lower() or "failed" in line.lower()]
-        reason = (errors or lines or [f"exit status {code}"])[0]
+        errors = [line for line in lines if line.startswith("rsync:")] or lines
+        reason = errors[0].removeprefix("rsync: ") if errors else f"exit status {code}"
         return f"rsync to {self.destination} failed: {reason}"
 
     def compare(self, files: list[LocalFile]) -> Comparison:

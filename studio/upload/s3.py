@@ -54,12 +54,13 @@ class S3Remote:
             # Other stores (MinIO, a local endpoint) want the bucket in the path.
             s3={"addressing_style": "path" if endpoint else "auto"},
         )
-        with self._errors("connect to"):
+        with self._errors("list"):
             session = boto3.session.Session(
                 profile_name=settings.profile or None, region_name=settings.region or None
             )
             self.client = session.client("s3", endpoint_url=endpoint, config=config)
-            self.client.head_bucket(Bucket=self.bucket)
+            # A listing, not HEAD: its error names the problem (HEAD's has no body to).
+            self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
 
     def _errors(self, doing: str) -> Any:
         return _S3Errors(self.destination, doing)
