@@ -66,6 +66,14 @@ def build_show(folder: Path) -> Path:
     return folder
 
 
+def set_publish(folder: Path, table: str) -> None:
+    """Replace the show's `[publish]` table (wherever it is in studio.toml) by `table`'s lines."""
+    config = folder / "studio.toml"
+    text = config.read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^\[publish\]\n.*?(?=^\[(?!publish[.\]])|\Z)", "", text)
+    config.write_text(f"{text.rstrip()}\n\n[publish]\n{table}\n", encoding="utf-8")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -154,9 +162,12 @@ def sshd(folder: Path) -> Iterator[SshServer]:
     )
     try:
         _wait_for_port(port, process, log)
-        user = os.environ.get("USER") or subprocess.run(
-            ["id", "-un"], capture_output=True, text=True, check=True
-        ).stdout.strip()
+        user = (
+            os.environ.get("USER")
+            or subprocess.run(
+                ["id", "-un"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        )
         yield SshServer(port, user, user_key, known_hosts, log)
     finally:
         _stop(process)

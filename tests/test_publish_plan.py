@@ -34,6 +34,7 @@ from studio.upload.local import (
     listener_files,
 )
 from studio.upload.publish import PublishEvent, publish_show
+from tests.publish_servers import set_publish
 
 BASE = "https://audio.example.org/essays"
 
@@ -167,8 +168,14 @@ def test_listener_files_skip_junk_and_go_in_order_feed_last(tmp_path: Path) -> N
     (output / "search.json").write_text(json.dumps({"not": "a manifest"}))
     files = listener_files(output)
     assert sorted(f.path for f in files) == sorted(
-        ["feed.xml", "index.html", "search.json", "walk/index.html", "walk.chapters.json",
-         "walk.mp3"]
+        [
+            "feed.xml",
+            "index.html",
+            "search.json",
+            "walk/index.html",
+            "walk.chapters.json",
+            "walk.mp3",
+        ]
     )
     order = [[f.path for f in batch] for batch in in_upload_order(files)]
     assert order == [
@@ -207,13 +214,6 @@ def show(tmp_path: Path) -> Path:
     (folder / "essays" / "welcome.md").write_text(essay)
     make_output(folder / "public", feed_names=("walk.mp3", "road.mp3"))
     return folder
-
-
-def set_publish(folder: Path, table: str) -> None:
-    config = folder / CONFIG_NAME
-    text = config.read_text(encoding="utf-8")
-    text = text[: text.index("[publish]")] if "[publish]" in text else text
-    config.write_text(f"{text}\n[publish]\n{table}\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,8 @@ class RsyncRemote:
             done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:
             raise StudioError(f"listing {self.destination} took over ten minutes") from None
+        if done.returncode == 23 and "No such file or directory" in done.stderr:
+            return []  # not there yet: the first upload makes it
         if done.returncode != 0:
             raise StudioError(self._failure(done.returncode, done.stderr))
         found = []
