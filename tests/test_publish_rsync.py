@@ -164,3 +164,11 @@ def test_ssh_failures_are_one_line_and_leave_the_feed_alone(
     assert_one_line_error(result, "SSH refused the login", "Permission denied")
 
     assert (remote / "feed.xml").read_bytes() == feed and not (remote / "third.mp3").exists()
+
+    # The server cannot take one of the new episode's files (a folder is in its place): the
+    # feed that would name it is not sent.
+    config.write_text(config.read_text().replace(str(stranger), str(server.key)))
+    (remote / "third.mp3" / "in-the-way").mkdir(parents=True)
+    result = publish(show, "--to", server.destination(remote))
+    assert_one_line_error(result, "rsync to", "third.mp3")
+    assert (remote / "feed.xml").read_bytes() == feed
