@@ -74,6 +74,15 @@ def set_publish(folder: Path, table: str) -> None:
     config.write_text(f"{text.rstrip()}\n\n[publish]\n{table}\n", encoding="utf-8")
 
 
+def add_site(public: Path) -> None:
+    """Pages beside the episodes, as a show website puts them: nested, linking to the audio."""
+    (public / "episodes" / "first").mkdir(parents=True)
+    (public / "episodes" / "first" / "index.html").write_text("<!doctype html><title>1</title>")
+    (public / "embed").mkdir()
+    (public / "embed" / "first.html").write_text("<!doctype html><title>player</title>")
+    (public / "index.html").write_text("<!doctype html><title>Walks</title>")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -184,17 +184,17 @@ def test_listener_files_skip_junk_and_go_in_order_feed_last(tmp_path: Path) -> N
         ["index.html"],
         ["feed.xml"],
     ]
-    check_feed(files, BASE)
+    check_feed(files, BASE, output)
 
 
 def test_a_feed_naming_a_missing_file_is_not_published(tmp_path: Path) -> None:
     output = make_output(tmp_path / "public")
     (output / "walk.mp3").unlink()
     with pytest.raises(StudioError, match=r"names .*/walk\.mp3, but walk\.mp3 is not in"):
-        check_feed(listener_files(output), BASE)
+        check_feed(listener_files(output), BASE, output)
     output = make_output(tmp_path / "other")
     with pytest.raises(StudioError, match="is excluded from publishing"):
-        check_feed(listener_files(output, excludes=["*.json"]), BASE)
+        check_feed(listener_files(output, excludes=["*.json"]), BASE, output)
 
 
 # --- the [publish] table, and a folder publish of a hand-made output -----------------------------

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_studio
-from tests.publish_servers import SshServer, build_show, free_port, set_publish, sshd
+from tests.publish_servers import SshServer, add_site, build_show, free_port, set_publish, sshd
 from tests.test_cli import assert_one_line_error
 
 pytestmark = pytest.mark.slow
@@ -67,6 +67,7 @@ def test_rsync_over_ssh_sends_every_file_then_the_feed(
     remote.parent.mkdir()
     (show / "public" / ".DS_Store").write_bytes(b"not for listeners")
     (show / "public" / "second.vtt~").write_text("an editor's backup")
+    add_site(show / "public")
     destination = server.destination(remote)
 
     dry = publish(show, "--to", destination, "--dry-run")
@@ -86,6 +87,7 @@ def test_rsync_over_ssh_sends_every_file_then_the_feed(
     assert not (remote / ".DS_Store").exists() and not (remote / "second.vtt~").exists()
     order = placed_order(remote)
     assert order[-1] == "feed.xml", order  # the server saw the feed arrive after all it names
+    assert order[-2] == "index.html" and order.index("embed/first.html") > order.index("first.mp3")
     assert "Accepted publickey" in server.log.read_text()
 
     again = publish(show, "--to", destination)  # unchanged: nothing sent

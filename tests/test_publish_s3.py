@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from tests.conftest import run_studio
-from tests.publish_servers import S3Server, build_show, free_port, moto_s3, set_publish
+from tests.publish_servers import S3Server, add_site, build_show, free_port, moto_s3, set_publish
 from tests.test_cli import assert_one_line_error
 
 pytestmark = pytest.mark.slow
@@ -36,6 +36,7 @@ TYPES = {
     ".srt": "application/x-subrip",
     ".json": "application/json+chapters",
     ".png": "image/png",
+    ".html": "text/html; charset=utf-8",
 }
 
 
@@ -106,6 +107,7 @@ def objects(s3, bucket: str) -> dict[str, str]:
 def test_s3_gets_every_file_with_its_type_then_the_feed(
     show: Path, server: S3Server, bucket: str, s3
 ) -> None:
+    add_site(show / "public")
     expected = listener_files(show)
     (show / "public" / ".DS_Store").write_bytes(b"not for listeners")
     (show / "public" / "upload.part").write_bytes(b"half a file")
@@ -121,6 +123,9 @@ def test_s3_gets_every_file_with_its_type_then_the_feed(
     received = puts(server, bucket, mark)
     assert sorted(received) == expected
     assert received[-1] == "feed.xml", received  # the server got the feed after all it names
+    assert received[-2] == "index.html" and received.index("embed/first.html") > received.index(
+        "first.mp3"
+    )
     assert uploaded(result.stdout) == received  # and studio's own account agrees
     assert sorted(objects(s3, bucket)) == [PREFIX + name for name in expected]
     for name in expected:
@@ -128,7 +133,7 @@ def test_s3_gets_every_file_with_its_type_then_the_feed(
         body = s3.get_object(Bucket=bucket, Key=PREFIX + name)["Body"].read()
         assert body == (show / "public" / name).read_bytes(), name
         assert head["ContentType"] == TYPES[Path(name).suffix], name
-        short = name == "feed.xml"
+        short = name == "feed.xml" or name.endswith(".html")
         assert head["CacheControl"] == ("public, max-age=300" if short else "public, max-age=3600")
 
     mark = len(server.requests())

@@ -238,29 +238,30 @@ def _is_manifest(source: Path) -> bool:
     return source.with_suffix(".mp3").is_file() and Manifest.read(source) is not None
 
 
-def check_feed(files: list[LocalFile], base_url: str) -> None:
+def check_feed(files: list[LocalFile], base_url: str, output: Path) -> None:
     """Refuse to publish a feed that names a file of the show that would not be uploaded: a
     listener would fetch an episode whose audio is not there."""
     by_path = {file.path: file for file in files}
     feed = by_path.get(FEED_NAME)
     if feed is None:
-        raise StudioError(
-            f"no {FEED_NAME} in {files[0].source.parent if files else 'the output folder'}: "
-            "run `studio build` first"
-        )
+        raise StudioError(f"no {FEED_NAME} in {output}: run `studio build` first")
     try:
         root = etree.fromstring(feed.source.read_bytes(), etree.XMLParser(resolve_entities=False))
     except etree.XMLSyntaxError as error:
         raise StudioError(f"{feed.source} is not a valid feed: {error}") from None
     prefix = base_url.rstrip("/") + "/"
-    for tag, attribute in _NAMED_FILES:
-        for element in root.iter(tag):
-            url = element.get(attribute) or ""
-            if not url.startswith(prefix):
-                continue  # a file hosted elsewhere is not ours to upload
-            path = unquote(url.removeprefix(prefix).split("?")[0].split("#")[0])
-            if path not in by_path:
-                raise StudioError(
-                    f"{FEED_NAME} names {url}, but {path} is not in the output folder (or is "
-                    "excluded from publishing): run `studio build`, or fix publish.exclude"
-                )
+    named = [
+        element.get(attribute) or ""
+        for tag, attribute in _NAMED_FILES
+        for element in root.iter(tag)
+    ]
+    named += [element.text or "" for element in root.iterfind("channel/image/url")]
+    for url in (url.strip() for url in named):
+        if not url.startswith(prefix):
+            continue  # a file hosted elsewhere is not ours to upload
+        path = unquote(url.removeprefix(prefix).split("?")[0].split("#")[0])
+        if path not in by_path:
+            raise StudioError(
+                f"{FEED_NAME} names {url}, but {path} is not in the output folder (or is "
+                "excluded from publishing): run `studio build`, or fix publish.exclude"
+            )

@@ -11,6 +11,7 @@ feed names is ever removed.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,7 +79,8 @@ def destinations(show: Show, to: Sequence[str] | None) -> list[Destination]:
             raise StudioError(f"--to: {error}" if to else f"publish.to: {error}") from None
         if destination.kind == "folder":  # relative: to the shell's folder, or the config's
             folder = Path(destination.path) if to else show.root / destination.path
-            destination = dataclasses.replace(destination, path=str(folder.absolute()))
+            where = os.path.abspath(folder)  # `..` folded, links kept (a mount stays itself)
+            destination = dataclasses.replace(destination, text=where, path=where)
         found.append(destination)
     return found
 
@@ -112,7 +114,7 @@ def publish_show(
             hash_cache=hashes,
         )
         hashes.save({str(file.source) for file in files})
-        check_feed(files, show.info.base_url)
+        check_feed(files, show.info.base_url, show.output)
         reports = []
         for destination in targets:
             record = UploadRecord(state, destination)
