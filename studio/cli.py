@@ -560,6 +560,13 @@ def publish(
             "(default: publish.delete, else keep them).",
         ),
     ] = None,
+    allow_removals: Annotated[
+        bool,
+        typer.Option(
+            "--allow-removals",
+            help="Replace a live feed that publishes episodes the output's feed lacks.",
+        ),
+    ] = False,
     allow_outside: AllowOutsideOption = False,
 ) -> None:
     """Upload the output folder: changed files only, the feed last, after every file it names."""
@@ -573,7 +580,14 @@ def publish(
         show = load_show(config, allow_outside=allow_outside)
         if dry_run:
             _warn_placeholders(show)
-        reports = publish_show(show, to=to, dry_run=dry_run, delete=delete, on_event=report)
+        reports = publish_show(
+            show,
+            to=to,
+            dry_run=dry_run,
+            delete=delete,
+            allow_removals=allow_removals,
+            on_event=report,
+        )
     for result in reports:
         _print_publish(result)
 

@@ -125,7 +125,8 @@ def make_output(folder: Path, *, feed_names: tuple[str, ...] = ("walk.mp3",)) ->
     """A small output folder: a feed naming `feed_names`, the files, and things never to send."""
     folder.mkdir(parents=True)
     items = "".join(
-        f'<item><title>{n}</title><enclosure url="{BASE}/{n}" length="3" type="audio/mpeg"/>'
+        f'<item><title>{n}</title><guid isPermaLink="false">guid-{n}</guid>'
+        f'<enclosure url="{BASE}/{n}" length="3" type="audio/mpeg"/>'
         f'<podcast:chapters url="{BASE}/{n.removesuffix(".mp3")}.chapters.json" '
         'type="application/json+chapters"/></item>'
         for n in feed_names
@@ -287,12 +288,18 @@ def test_removed_files_stay_unless_asked_and_go_after_the_feed(show: Path, tmp_p
     shutil.rmtree(show / "public")
     shutil.copytree(tmp_path / "next", show / "public")
 
-    (report,), events = publish(show, dry_run=True)
+    # The live feed still publishes road.mp3: replacing it is refused unless allowed.
+    with pytest.raises(StudioError, match=r"publishes 1 episode\(s\) .* \('road.mp3'\)"):
+        publish(show)
+    assert b"road.mp3" in (www / "feed.xml").read_bytes()
+
+    (report,), events = publish(show, dry_run=True, allow_removals=True)
     assert events == [] and set(report.extra) == {"road.mp3", "road.chapters.json"}
     assert report.to_upload[-1].path == "feed.xml" and (www / "road.mp3").exists()
 
-    (report,), events = publish(show)  # default: kept
+    (report,), events = publish(show, allow_removals=True)  # default: kept
     assert report.kept == report.extra and (www / "road.mp3").exists()
+    assert b"road.mp3" not in (www / "feed.xml").read_bytes()
 
     (report,), events = publish(show, delete=True)
     assert [e.kind for e in events] == ["deleted", "deleted"]

@@ -109,7 +109,7 @@ def test_rsync_over_ssh_sends_every_file_then_the_feed(
 
 
 def test_a_new_episode_is_on_the_server_before_the_feed_names_it(
-    show: Path, server: SshServer, tmp_path: Path
+    show: Path, built: Path, server: SshServer, tmp_path: Path
 ) -> None:
     remote = tmp_path / "podcast"
     destination = server.destination(remote)
@@ -123,8 +123,8 @@ def test_a_new_episode_is_on_the_server_before_the_feed_names_it(
 
     third = "---\ntitle: Third\ndate: 2026-11-16\n---\n\nA third short line.\n"
     (show / "essays" / "third.md").write_text(third, encoding="utf-8")
-    built = run_studio("build", "--config", str(show))
-    assert built.returncode == 0, built.stdout + built.stderr
+    rebuilt = run_studio("build", "--config", str(show))
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
 
     result = publish(show)
     assert result.returncode == 0, result.stderr
@@ -143,6 +143,15 @@ def test_a_new_episode_is_on_the_server_before_the_feed_names_it(
     assert re.findall(r"(?m)^deleted +(\S+)$", result.stdout) == ["old-episode.mp3"]
     assert not (remote / "old-episode.mp3").exists()
     assert (remote / ".well-known" / "x").exists() and (remote / "third.mp3").exists()
+
+    # A stale copy's feed, without the new episode, does not replace the live one.
+    live = (remote / "feed.xml").read_bytes()
+    shutil.copy(built / "public" / "feed.xml", show / "public" / "feed.xml")
+    result = publish(show)
+    assert_one_line_error(result, "publishes 1 episode(s)", "'Third'", "--allow-removals")
+    assert (remote / "feed.xml").read_bytes() == live
+    result = publish(show, "--allow-removals")
+    assert uploaded(result.stdout) == ["feed.xml"]
 
 
 def test_ssh_failures_are_one_line_and_leave_the_feed_alone(

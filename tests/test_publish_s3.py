@@ -180,7 +180,7 @@ def test_what_someone_else_changed_is_put_back(
 
 
 def test_a_new_episode_lands_before_the_feed_and_old_files_go_only_when_asked(
-    show: Path, server: S3Server, bucket: str, s3
+    show: Path, built: Path, server: S3Server, bucket: str, s3
 ) -> None:
     assert publish(show).returncode == 0
     s3.put_object(Bucket=bucket, Key=PREFIX + "old-episode.mp3", Body=b"ID3 older")
@@ -188,8 +188,8 @@ def test_a_new_episode_lands_before_the_feed_and_old_files_go_only_when_asked(
     s3.put_object(Bucket=bucket, Key="elsewhere/site.html", Body=b"outside the prefix")
     third = "---\ntitle: Third\ndate: 2026-11-16\n---\n\nA third short line.\n"
     (show / "essays" / "third.md").write_text(third, encoding="utf-8")
-    built = run_studio("build", "--config", str(show))
-    assert built.returncode == 0, built.stdout + built.stderr
+    rebuilt = run_studio("build", "--config", str(show))
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
 
     mark = len(server.requests())
     result = publish(show)
@@ -209,6 +209,14 @@ def test_a_new_episode_lands_before_the_feed_and_old_files_go_only_when_asked(
     keys = objects(s3, bucket)
     assert PREFIX + "old-episode.mp3" not in keys
     assert {PREFIX + ".well-known/x", "elsewhere/site.html", PREFIX + "third.mp3"} <= set(keys)
+
+    # A publish from a stale copy of the show (its feed without the new episode) is refused:
+    # the live feed is read back, and it publishes an episode the stale one lacks.
+    shutil.copy(built / "public" / "feed.xml", show / "public" / "feed.xml")
+    mark = len(server.requests())
+    result = publish(show)
+    assert_one_line_error(result, "publishes 1 episode(s)", "'Third'", "--allow-removals")
+    assert puts(server, bucket, mark) == []
 
 
 def test_s3_failures_are_one_line(show: Path, server: S3Server, tmp_path: Path) -> None:

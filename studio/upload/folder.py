@@ -10,7 +10,7 @@ from pathlib import Path
 from studio.errors import StudioError
 from studio.files import atomic_path
 from studio.upload.destinations import Destination
-from studio.upload.local import LocalFile, file_hashes, for_listeners
+from studio.upload.local import FEED_NAME, LocalFile, file_hashes, for_listeners
 from studio.upload.record import Comparison, UploadRecord
 
 
@@ -96,6 +96,14 @@ class FolderRemote:
                 raise StudioError(f"cannot delete {self.root / path}: {error.strerror}") from None
             self.record.forget(path)
             deleted(path)
+
+    def read_feed(self) -> bytes | None:
+        try:
+            return (self.root / FEED_NAME).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StudioError(f"cannot read {self.root / FEED_NAME}: {error.strerror}") from None
 
     def close(self) -> None:
         pass

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from lxml import etree
+
 from studio.errors import StudioError
 from studio.show.config import PublishSettings, Show
 from studio.show.lock import output_lock
@@ -91,6 +93,7 @@ def publish_show(
     to: Sequence[str] | None = None,
     dry_run: bool = False,
     delete: bool | None = None,
+    allow_removals: bool = False,
     on_event: Callable[[PublishEvent], None] = lambda event: None,
 ) -> list[PublishReport]:
     """Publish the show's output folder to each destination in turn (see the module's doc)."""
@@ -121,9 +124,33 @@ def publish_show(
             with _remote(show, destination, settings, record) as remote:
                 comparison = remote.compare(files)
                 reports.append(
-                    _publish_to(remote, destination, comparison, dry_run, delete, on_event)
+                    _publish_to(
+                        remote, destination, comparison, dry_run, delete, on_event, allow_removals
+                    )
                 )
         return reports
+
+
+def check_nothing_lost(live: bytes | None, ours: LocalFile, destination: Destination) -> None:
+    """Refuse to replace a live feed that publishes episodes the new one lacks (a publish from
+    a stale checkout, or another machine's newer build): they would vanish from apps."""
+    if live is None:
+        return
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        items = etree.fromstring(live, parser).iterfind("channel/item")
+        published = {item.findtext("guid"): item.findtext("title") or "?" for item in items}
+    except etree.XMLSyntaxError:
+        return  # not a feed: nothing listeners could lose
+    root = etree.fromstring(ours.source.read_bytes(), parser)  # check_feed parsed it
+    new = {item.findtext("guid") for item in root.iterfind("channel/item")}
+    lost = [title for guid, title in published.items() if guid and guid not in new]
+    if lost:
+        shown = ", ".join(repr(title) for title in lost[:3]) + (" ..." if len(lost) > 3 else "")
+        raise StudioError(
+            f"the live feed at {destination} publishes {len(lost)} episode(s) this output's "
+            f"feed lacks ({shown}): build from an up-to-date show, or pass --allow-removals"
+        )
 
 
 def _publish_to(
@@ -133,7 +160,11 @@ def _publish_to(
     dry_run: bool,
     delete: bool,
     on_event: Callable[[PublishEvent], None],
+    allow_removals: bool,
 ) -> PublishReport:
+    feed = next((file for file in comparison.changed if file.path == FEED_NAME), None)
+    if feed is not None and not allow_removals:
+        check_nothing_lost(remote.read_feed(), feed, destination)
     deleted: list[str] = []
     if not dry_run:
         batches = in_upload_order(comparison.to_upload)

@@ -46,6 +46,9 @@ class Remote(Protocol):
 
     def delete(self, paths: list[str], deleted: Callable[[str], None]) -> None: ...
 
+    def read_feed(self) -> bytes | None:
+        """The live feed at the destination; None if there is none yet."""
+
     def close(self) -> None: ...
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from studio.errors import StudioError
 from studio.upload.destinations import Destination
-from studio.upload.local import LocalFile, for_listeners
+from studio.upload.local import FEED_NAME, LocalFile, for_listeners
 from studio.upload.record import Comparison
 
 if TYPE_CHECKING:
@@ -151,6 +151,19 @@ class RsyncRemote:
         for line in self._rsync("--delete-missing-args", files=missing):
             if line.startswith("*deleting"):
                 deleted(line.removeprefix("*deleting").strip())
+
+    def read_feed(self) -> bytes | None:
+        with tempfile.TemporaryDirectory(prefix="studio-feed-") as folder:
+            command = [
+                "rsync", "--timeout=120", "--rsh", self.rsh,
+                f"{self.target}{FEED_NAME}", f"{folder}/",
+            ]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            if done.returncode == 23 and "No such file or directory" in done.stderr:
+                return None
+            if done.returncode != 0:
+                raise StudioError(self._failure(done.returncode, done.stderr))
+            return (Path(folder) / FEED_NAME).read_bytes()
 
     def close(self) -> None:
         pass

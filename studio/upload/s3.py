@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.errors import StudioError
 from studio.upload.destinations import Destination
-from studio.upload.local import LocalFile, for_listeners
+from studio.upload.local import FEED_NAME, LocalFile, for_listeners
 from studio.upload.record import Comparison, UploadRecord
 
 if TYPE_CHECKING:
@@ -169,6 +169,18 @@ class S3Remote:
             for path in chunk:
                 self.record.forget(path)
                 deleted(path)
+
+    def read_feed(self) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        with self._errors("read"):
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=self._key(FEED_NAME))
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                    return None  # no feed there yet
+                raise
+            return answer["Body"].read()
 
     def close(self) -> None:
         client = getattr(self, "client", None)
