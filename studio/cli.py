@@ -617,13 +617,22 @@ def _print_publish(result: PublishReport) -> None:
         summary += f"; deleted {len(result.deleted)}"
     _say(summary, one_line=True)
     if result.kept:
-        shown = ", ".join(result.kept[:5]) + (" ..." if len(result.kept) > 5 else "")
         _say(
             ("kept", "yellow"),
-            f" {len(result.kept)} remote files the output no longer has ({shown}); "
-            "--delete removes them",
+            f" {len(result.kept)} remote files the output no longer has "
+            f"({_some(result.kept)}); --delete removes them",
             one_line=True,
         )
+    if result.foreign:
+        _say(
+            f"left alone: {len(result.foreign)} remote files studio did not publish there "
+            f"({_some(result.foreign)})",
+            one_line=True,
+        )
+
+
+def _some(paths: tuple[str, ...]) -> str:
+    return ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
 
 
 def _size(size: int) -> str:

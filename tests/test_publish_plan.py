@@ -282,6 +282,7 @@ def test_removed_files_stay_unless_asked_and_go_after_the_feed(show: Path, tmp_p
     www = tmp_path / "www"
     www.mkdir()
     (www / ".htaccess").write_text("not ours")
+    (www / "their-page.html").write_text("someone else's")
     set_publish(show, f'to = "{www}"')
     publish(show)
     make_output(tmp_path / "next", feed_names=("walk.mp3",))  # road.mp3 dropped from the feed
@@ -294,16 +295,18 @@ def test_removed_files_stay_unless_asked_and_go_after_the_feed(show: Path, tmp_p
     assert b"road.mp3" in (www / "feed.xml").read_bytes()
 
     (report,), events = publish(show, dry_run=True, allow_removals=True)
-    assert events == [] and set(report.extra) == {"road.mp3", "road.chapters.json"}
+    assert events == [] and set(report.ours) == {"road.mp3", "road.chapters.json"}
+    assert report.foreign == ("their-page.html",)
     assert report.to_upload[-1].path == "feed.xml" and (www / "road.mp3").exists()
 
     (report,), events = publish(show, allow_removals=True)  # default: kept
-    assert report.kept == report.extra and (www / "road.mp3").exists()
+    assert report.kept == report.ours and (www / "road.mp3").exists()
     assert b"road.mp3" not in (www / "feed.xml").read_bytes()
 
     (report,), events = publish(show, delete=True)
     assert [e.kind for e in events] == ["deleted", "deleted"]
     assert not (www / "road.mp3").exists() and (www / ".htaccess").exists()
+    assert (www / "their-page.html").exists()
 
 
 def test_an_interrupted_publish_leaves_the_old_feed_live(
@@ -347,6 +350,8 @@ def test_nowhere_to_publish_and_placeholders_are_refused(show: Path, tmp_path: P
         publish(show, to=[str(tmp_path / "missing")])
     with pytest.raises(StudioError, match="inside the output folder"):
         publish(show, to=[str(show / "public" / "copy")])
+    with pytest.raises(StudioError, match="holds the show itself"):
+        publish(show, to=[str(show.parent)])
     config = show / CONFIG_NAME
     config.write_text(config.read_text().replace(BASE, "https://example.com/podcast"))
     with pytest.raises(StudioError, match="base_url is still the example"):

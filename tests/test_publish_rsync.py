@@ -135,23 +135,42 @@ def test_a_new_episode_is_on_the_server_before_the_feed_names_it(
     for name in ("third.mp3", "third.vtt", "third.chapters.json"):
         assert order.index(name) < order.index("feed.xml"), order
     assert b"third.mp3" in (remote / "feed.xml").read_bytes()
-    # A remote file the output does not have is kept, and said so.
-    assert "kept 1 remote files" in result.stdout and (remote / "old-episode.mp3").exists()
-
-    result = publish(show, "--delete")
-    assert result.returncode == 0, result.stderr
-    assert re.findall(r"(?m)^deleted +(\S+)$", result.stdout) == ["old-episode.mp3"]
-    assert not (remote / "old-episode.mp3").exists()
-    assert (remote / ".well-known" / "x").exists() and (remote / "third.mp3").exists()
+    # A file someone else put there is left alone, and said so.
+    assert "left alone: 1 remote files studio did not publish there (old-episode.mp3)" in (
+        result.stdout
+    )
 
     # A stale copy's feed, without the new episode, does not replace the live one.
     live = (remote / "feed.xml").read_bytes()
-    shutil.copy(built / "public" / "feed.xml", show / "public" / "feed.xml")
+    feed = show / "public" / "feed.xml"
+    current = feed.read_bytes()
+    shutil.copy(built / "public" / "feed.xml", feed)
     result = publish(show)
     assert_one_line_error(result, "publishes 1 episode(s)", "'Third'", "--allow-removals")
     assert (remote / "feed.xml").read_bytes() == live
+    feed.write_bytes(current)
+
+    # The episode withdrawn (its essay deleted, built with --allow-removals, its files taken
+    # out of the output): they stay on the server until --delete, which removes them once
+    # the feed without them is live, and nothing studio did not put there.
+    (show / "essays" / "third.md").unlink()
+    rebuilt = run_studio("build", "--config", str(show), "--allow-removals")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    withdrawn = sorted(p.name for p in (show / "public").glob("third.*"))
+    assert withdrawn == ["third.chapters.json", "third.mp3", "third.srt", "third.vtt"]
+    for name in withdrawn:
+        (show / "public" / name).unlink()
     result = publish(show, "--allow-removals")
-    assert uploaded(result.stdout) == ["feed.xml"]
+    assert result.returncode == 0, result.stderr
+    assert uploaded(result.stdout) == ["feed.xml"] and "kept 4 remote files" in result.stdout
+    assert (remote / "third.mp3").exists()
+    result = publish(show, "--delete")
+    assert result.returncode == 0, result.stderr
+    assert sorted(re.findall(r"(?m)^deleted +(\S+)$", result.stdout)) == withdrawn
+    assert (
+        not (remote / "third.mp3").exists() and b"third" not in (remote / "feed.xml").read_bytes()
+    )
+    assert (remote / "old-episode.mp3").exists() and (remote / ".well-known" / "x").exists()
 
 
 def test_ssh_failures_are_one_line_and_leave_the_feed_alone(

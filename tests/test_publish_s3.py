@@ -179,7 +179,7 @@ def test_what_someone_else_changed_is_put_back(
     assert s3.head_object(Bucket=bucket, Key=PREFIX + "first.vtt")["ContentType"] == "text/vtt"
 
 
-def test_a_new_episode_lands_before_the_feed_and_old_files_go_only_when_asked(
+def test_a_new_episode_lands_before_the_feed_and_old_ones_go_only_when_asked(
     show: Path, built: Path, server: S3Server, bucket: str, s3
 ) -> None:
     assert publish(show).returncode == 0
@@ -199,16 +199,9 @@ def test_a_new_episode_lands_before_the_feed_and_old_files_go_only_when_asked(
         "third.mp3", "third.vtt", "third.srt", "third.chapters.json", "feed.xml",
     }  # fmt: skip
     assert received[-1] == "feed.xml"
-    assert "kept 1 remote files" in result.stdout and "old-episode.mp3" in result.stdout
-
-    mark = len(server.requests())
-    result = publish(show, "--delete")
-    assert result.returncode == 0, result.stderr
-    assert re.findall(r"(?m)^deleted +(\S+)$", result.stdout) == ["old-episode.mp3"]
-    assert [m for m, _ in server.requests()[mark:]].count("PUT") == 0
-    keys = objects(s3, bucket)
-    assert PREFIX + "old-episode.mp3" not in keys
-    assert {PREFIX + ".well-known/x", "elsewhere/site.html", PREFIX + "third.mp3"} <= set(keys)
+    assert "left alone: 1 remote files studio did not publish there (old-episode.mp3)" in (
+        result.stdout
+    )
 
     # A publish from a stale copy of the show (its feed without the new episode) is refused:
     # the live feed is read back, and it publishes an episode the stale one lacks.
@@ -217,6 +210,27 @@ def test_a_new_episode_lands_before_the_feed_and_old_files_go_only_when_asked(
     result = publish(show)
     assert_one_line_error(result, "publishes 1 episode(s)", "'Third'", "--allow-removals")
     assert puts(server, bucket, mark) == []
+
+    # The episode withdrawn on purpose (its files out of the output too): the feed without it
+    # goes first, then its files are deleted, and nothing studio did not put there.
+    withdrawn = sorted(p.name for p in (show / "public").glob("third.*"))
+    for name in withdrawn:
+        (show / "public" / name).unlink()
+    dry = publish(show, "--allow-removals", "--delete", "--dry-run")
+    assert sorted(re.findall(r"(?m)^would delete (\S+)$", dry.stdout)) == withdrawn
+    mark = len(server.requests())
+    result = publish(show, "--allow-removals", "--delete")
+    assert result.returncode == 0, result.stderr
+    assert sorted(re.findall(r"(?m)^deleted +(\S+)$", result.stdout)) == withdrawn
+    requests = server.requests()[mark:]
+    feed_put = requests.index(("PUT", f"/{bucket}/{PREFIX}feed.xml"))
+    deletes = [i for i, (method, path) in enumerate(requests) if path.endswith("?delete")]
+    assert deletes and min(deletes) > feed_put, requests
+    keys = objects(s3, bucket)
+    assert not any(key.startswith(PREFIX + "third.") for key in keys)
+    assert {PREFIX + "old-episode.mp3", PREFIX + ".well-known/x", "elsewhere/site.html"} <= set(
+        keys
+    )
 
 
 def test_s3_failures_are_one_line(show: Path, server: S3Server, tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ Order is what keeps listeners safe: every file the feed names (audio, chapters, 
 cover, pages) is in place at a destination before its feed is replaced, and the feed is replaced
 in one step; a publish that fails or is interrupted before then leaves the old feed live, naming
 only files that are still there. Remote files the output no longer has are deleted only when
-asked (`--delete`, `publish.delete`), and only after the new feed is live, so no file the live
-feed names is ever removed.
+asked (`--delete`, `publish.delete`), only after the new feed is live, so no file the live feed
+names is ever removed, and only if studio published them there (the upload record): a folder or
+bucket shared with other files loses none of them.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class PublishReport:
     new: tuple[LocalFile, ...]
     changed: tuple[LocalFile, ...]
     unchanged: int
-    extra: tuple[str, ...]  # remote files the output no longer has
+    extra: tuple[str, ...]  # remote files the output does not have
+    ours: tuple[str, ...]  # those of them studio published there: --delete removes them
     deleted: tuple[str, ...]
     dry_run: bool
 
@@ -62,7 +64,13 @@ class PublishReport:
 
     @property
     def kept(self) -> tuple[str, ...]:
-        return tuple(path for path in self.extra if path not in self.deleted)
+        """Files studio published there that the output no longer has, left in place."""
+        return tuple(path for path in self.ours if path not in self.deleted)
+
+    @property
+    def foreign(self) -> tuple[str, ...]:
+        """Remote files studio never published there: never deleted."""
+        return tuple(path for path in self.extra if path not in self.ours)
 
 
 def destinations(show: Show, to: Sequence[str] | None) -> list[Destination]:
@@ -123,11 +131,18 @@ def publish_show(
             record = UploadRecord(state, destination)
             with _remote(show, destination, settings, record) as remote:
                 comparison = remote.compare(files)
-                reports.append(
-                    _publish_to(
-                        remote, destination, comparison, dry_run, delete, on_event, allow_removals
-                    )
+                ours = [path for path in comparison.extra if record.owns(path)]
+                report = _publish_to(
+                    remote,
+                    destination,
+                    comparison,
+                    ours=ours,
+                    dry_run=dry_run,
+                    delete=delete,
+                    allow_removals=allow_removals,
+                    on_event=on_event,
                 )
+                reports.append(report)
         return reports
 
 
@@ -157,10 +172,12 @@ def _publish_to(
     remote: Remote,
     destination: Destination,
     comparison: Comparison,
+    *,
+    ours: list[str],
     dry_run: bool,
     delete: bool,
-    on_event: Callable[[PublishEvent], None],
     allow_removals: bool,
+    on_event: Callable[[PublishEvent], None],
 ) -> PublishReport:
     feed = next((file for file in comparison.changed if file.path == FEED_NAME), None)
     if feed is not None and not allow_removals:
@@ -175,20 +192,21 @@ def _publish_to(
                 last=last,
                 uploaded=lambda file: on_event(PublishEvent("uploaded", destination, file.path)),
             )
-        if delete and comparison.extra:  # the new feed is live: nothing it names goes
+        if delete and ours:  # the new feed is live: nothing it names goes
 
             def note(path: str) -> None:
                 deleted.append(path)
                 on_event(PublishEvent("deleted", destination, path))
 
-            remote.delete(comparison.extra, note)
+            remote.delete(ours, note)
     return PublishReport(
         destination=destination,
         new=tuple(comparison.new),
         changed=tuple(comparison.changed),
         unchanged=len(comparison.unchanged),
         extra=tuple(comparison.extra),
-        deleted=tuple(deleted) if not dry_run else tuple(comparison.extra if delete else ()),
+        ours=tuple(ours),
+        deleted=tuple(deleted) if not dry_run else tuple(ours if delete else ()),
         dry_run=dry_run,
     )
 
@@ -207,12 +225,15 @@ def _remote(
     elif destination.kind == "ssh":
         from studio.upload.rsync import RsyncRemote
 
-        remote = RsyncRemote(destination, settings, show.output, excludes)
+        remote = RsyncRemote(destination, settings, show.output, record, excludes)
     else:
         from studio.upload.folder import FolderRemote
 
-        if Path(destination.path).resolve().is_relative_to(show.output.resolve()):
+        folder = Path(destination.path).resolve()
+        if folder.is_relative_to(show.output.resolve()):
             raise StudioError(f"{destination} is inside the output folder {show.output}")
+        if show.root.is_relative_to(folder):  # its essays and state would pass for old files
+            raise StudioError(f"{destination} holds the show itself ({show.root})")
         remote = FolderRemote(destination, record, excludes)
     try:
         yield remote

@@ -73,11 +73,17 @@ class UploadRecord:
         entry = self.files.get(path)
         return entry if isinstance(entry, dict) else None
 
-    def put(self, path: str, **entry: Any) -> None:
-        """Note one file as it now is at the destination, at once: an interrupted publish
-        keeps the record of every file it finished."""
+    def put(self, path: str, *, save: bool = True, **entry: Any) -> None:
+        """Note one file as it now is at the destination, at once (unless `save` is False):
+        an interrupted publish keeps the record of every file it finished."""
         self.files[path] = entry
-        self.save()
+        if save:
+            self.save()
+
+    def owns(self, path: str) -> bool:
+        """Whether studio knows the remote file as one of its own (it uploaded it, or found
+        it holding exactly what it would upload): only those are ever deleted."""
+        return path in self.files
 
     def forget(self, path: str) -> None:
         if self.files.pop(path, None) is not None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from studio.errors import StudioError
 from studio.upload.destinations import Destination
 from studio.upload.local import FEED_NAME, LocalFile, for_listeners
-from studio.upload.record import Comparison
+from studio.upload.record import Comparison, UploadRecord
 
 if TYPE_CHECKING:
     from studio.show.config import PublishSettings
@@ -39,12 +39,14 @@ class RsyncRemote:
         destination: Destination,
         settings: PublishSettings,
         output: Path,
+        record: UploadRecord,
         excludes: Iterable[str] = (),
     ) -> None:
         if shutil.which("rsync") is None:
             raise StudioError("publishing over SSH needs rsync: install it (apt-get install rsync)")
         self.destination = destination
         self.output = output
+        self.record = record
         self.excludes = tuple(excludes)
         path = destination.path.rstrip("/") or "/"
         self.target = f"{destination.host}:{path}/"
@@ -103,16 +105,23 @@ class RsyncRemote:
         for file in files:
             if file.path not in sent:
                 result.unchanged.append(file)
+                self._note(file, save=False)  # the server holds exactly this: studio's file
             elif "+++++++++" in sent[file.path]:
                 result.new.append(file)
             else:
                 result.changed.append(file)
+        self.record.save()
         result.extra = [
             path
             for path in self._remote_files()
             if path not in by_path and for_listeners(path, self.excludes)
         ]
         return result
+
+    def _note(self, file: LocalFile, save: bool = True) -> None:
+        entry = self.record.get(file.path)
+        if not entry or entry.get("sha256") != file.sha256:
+            self.record.put(file.path, sha256=file.sha256, size=file.size, save=save)
 
     def _remote_files(self) -> list[str]:
         command = ["rsync", "--recursive", "--list-only", "--rsh", self.rsh, self.target]
@@ -141,7 +150,9 @@ class RsyncRemote:
         for line in lines:
             item, _, name = line.partition(" ")
             if item.startswith("<f") and name in by_path:
-                uploaded(by_path.pop(name))
+                file = by_path.pop(name)
+                self._note(file)
+                uploaded(file)
 
     def delete(self, paths: list[str], deleted: Callable[[str], None]) -> None:
         # rsync deletes on the receiver each listed path that is missing here.
@@ -150,7 +161,9 @@ class RsyncRemote:
             return
         for line in self._rsync("--delete-missing-args", files=missing):
             if line.startswith("*deleting"):
-                deleted(line.removeprefix("*deleting").strip())
+                path = line.removeprefix("*deleting").strip()
+                self.record.forget(path)
+                deleted(path)
 
     def read_feed(self) -> bytes | None:
         with tempfile.TemporaryDirectory(prefix="studio-feed-") as folder:
