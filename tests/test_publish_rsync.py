@@ -43,7 +43,7 @@ def publish(show: Path, *args: str):
 
 
 def uploaded(stdout: str) -> list[str]:
-    return re.findall(r"(?m)^uploaded +(\S+)$", stdout)
+    return re.findall(r"(?m)^uploaded +(.+)$", stdout)
 
 
 def served(show: Path) -> list[str]:
@@ -68,11 +68,12 @@ def test_rsync_over_ssh_sends_every_file_then_the_feed(
     (show / "public" / ".DS_Store").write_bytes(b"not for listeners")
     (show / "public" / "second.vtt~").write_text("an editor's backup")
     add_site(show / "public")
+    (show / "public" / "embed" / "café walk.html").write_text("<!doctype html><title>é</title>")
     destination = server.destination(remote)
 
     dry = publish(show, "--to", destination, "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    would = re.findall(r"(?m)^would upload (\S+) \(new", dry.stdout)
+    would = re.findall(r"(?m)^would upload (.+) \(new, ", dry.stdout)
     listeners = [name for name in served(show) if name not in (".DS_Store", "second.vtt~")]
     assert sorted(would) == listeners and would[-1] == "feed.xml"
     assert not remote.exists()  # a dry run changes nothing

@@ -30,6 +30,7 @@ _COMMON = (
     "--perms",
     "--chmod=D755,F644",  # readable by the web server, whatever the local umask
     "--timeout=120",  # no data for this long: the connection is gone
+    "--8-bit-output",  # names as they are (UTF-8), not escaped, so they can be matched
 )
 
 
@@ -100,7 +101,9 @@ class RsyncRemote:
         sent = {}
         for line in self._rsync("--dry-run", files=by_path):
             item, _, name = line.partition(" ")
-            if item.startswith("<f") and name in by_path:
+            if item.startswith("<f"):
+                if name not in by_path:  # a name rsync escaped: never pass it for unchanged
+                    raise StudioError(f"rsync named a file studio cannot match: {name!r}")
                 sent[name] = item
         for file in files:
             if file.path not in sent:
@@ -124,7 +127,9 @@ class RsyncRemote:
             self.record.put(file.path, sha256=file.sha256, size=file.size, save=save)
 
     def _remote_files(self) -> list[str]:
-        command = ["rsync", "--recursive", "--list-only", "--rsh", self.rsh, self.target]
+        command = [
+            "rsync", "--recursive", "--list-only", "--8-bit-output", "--rsh", self.rsh, self.target,
+        ]  # fmt: skip
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         except subprocess.TimeoutExpired:
