@@ -10,6 +10,8 @@ bytes damaged on the way, and its SHA-256 as metadata.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from studio.show.config import PublishSettings
 
 MAX_PUT_BYTES = 5 * 1024**3  # S3's limit for one PUT
+PARALLEL_PUTS = 4  # boto3 clients are thread-safe; within a batch, order does not matter
 
 
 class S3Remote:
@@ -41,6 +44,7 @@ class S3Remote:
         self.bucket = destination.host
         self.prefix = destination.path
         self.record = record
+        self._lock = threading.Lock()  # the record, written as each PUT completes
         self.excludes = tuple(excludes)
         endpoint = settings.endpoint_url or None
         config = Config(
@@ -127,20 +131,39 @@ class S3Remote:
     def upload(
         self, batch: list[LocalFile], *, last: bool, uploaded: Callable[[LocalFile], None]
     ) -> None:
+        """PUT the batch a few files at a time (a back catalogue's first publish is latency
+        bound), every one done before returning; the first failure stops the rest."""
         for file in batch:
             if file.size > MAX_PUT_BYTES:
                 raise StudioError(f"{file.source} is over 5 GiB, more than one S3 PUT takes")
-            with self._errors("upload to"), file.source.open("rb") as body:
-                answer = self.client.put_object(
-                    Bucket=self.bucket,
-                    Key=self._key(file.path),
-                    Body=body,
-                    ContentLength=file.size,
-                    ContentType=file.content_type,
-                    CacheControl=file.cache_control,
-                    ContentMD5=base64.b64encode(bytes.fromhex(file.md5)).decode("ascii"),
-                    Metadata={"sha256": file.sha256},
-                )
+        if len(batch) == 1:
+            self._put(batch[0])
+            uploaded(batch[0])
+            return
+        with concurrent.futures.ThreadPoolExecutor(PARALLEL_PUTS) as pool:
+            running = {pool.submit(self._put, file): file for file in batch}
+            try:
+                for done in concurrent.futures.as_completed(running):
+                    done.result()
+                    uploaded(running[done])
+            except BaseException:
+                for future in running:
+                    future.cancel()
+                raise
+
+    def _put(self, file: LocalFile) -> None:
+        with self._errors("upload to"), file.source.open("rb") as body:
+            answer = self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(file.path),
+                Body=body,
+                ContentLength=file.size,
+                ContentType=file.content_type,
+                CacheControl=file.cache_control,
+                ContentMD5=base64.b64encode(bytes.fromhex(file.md5)).decode("ascii"),
+                Metadata={"sha256": file.sha256},
+            )
+        with self._lock:
             self.record.put(
                 file.path,
                 sha256=file.sha256,
@@ -149,7 +172,6 @@ class S3Remote:
                 content_type=file.content_type,
                 cache_control=file.cache_control,
             )
-            uploaded(file)
 
     def delete(self, paths: list[str], deleted: Callable[[str], None]) -> None:
         for start in range(0, len(paths), 1000):  # S3's limit per request
