@@ -556,8 +556,8 @@ def publish(
         bool | None,
         typer.Option(
             "--delete/--no-delete",
-            help="Delete remote files the output no longer has, once the new feed is live "
-            "(default: publish.delete, else keep them).",
+            help="Delete remote files studio published that the output no longer has, once "
+            "the new feed is live (default: publish.delete; else keep them).",
         ),
     ] = None,
     allow_removals: Annotated[
