@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 import glob
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -331,6 +332,25 @@ class PublishSettings(Strict):
         for value in values:
             parse_destination(value)
         return values
+
+    @field_validator("ssh_command")
+    @classmethod
+    def _ssh_command(cls, command: str) -> str:
+        try:
+            words = shlex.split(command)
+        except ValueError as error:
+            raise ValueError(f"{command!r} is not a command line: {error}") from None
+        if not words:
+            raise ValueError("is empty: write ssh, or ssh with options")
+        return command
+
+    @field_validator("cache_control")
+    @classmethod
+    def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for pattern, header in headers.items():
+            if not header.strip() or any(char in header for char in "\r\n"):
+                raise ValueError(f"{pattern!r}: {header!r} is not a Cache-Control header")
+        return headers
 
     @field_validator("endpoint_url")
     @classmethod
