@@ -224,7 +224,7 @@ def show(tmp_path: Path) -> Path:
         ('to = ["/srv/pod", "s3://Bad_Bucket"]', "publish.to"),
         ('endpoint_url = "r2.example.com"', "publish.endpoint_url"),
         ("delete = 3", "publish.delete"),
-        ("ssh_command = \"ssh -o 'unclosed\"", "publish.ssh_command"),
+        ('ssh_command = "ssh -o \'unclosed"', "publish.ssh_command"),
         ('ssh_command = "  "', "publish.ssh_command"),
         ('cache_control = { "*.mp3" = "" }', "publish.cache_control"),
         ('destination = "/srv"', "publish.destination"),
