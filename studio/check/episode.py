@@ -9,10 +9,12 @@ segments to `page` and the JSON writer. Judging is in pure functions (`words`, `
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -362,15 +364,35 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise StudioError(f"audio {path} not found")
     try:
-        audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (OSError, sf.LibsndfileError, RuntimeError) as error:
-        raise StudioError(f"cannot read audio {path}: {error}") from None
+        with _quiet_stderr():  # libmpg123 prints "Note: Illegal Audio-MPEG-Header" on junk
+            audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (OSError, sf.LibsndfileError, RuntimeError):
+        raise StudioError(
+            f"cannot read audio {path}: not a file soundfile decodes (MP3, WAV, FLAC, OGG)"
+        ) from None
     if audio.size == 0:
         raise StudioError(f"{path} holds no audio")
     mono = audio.mean(axis=1) if audio.shape[1] > 1 else audio[:, 0]
     if not np.isfinite(mono).all():
         raise StudioError(f"{path} holds samples that are not numbers (NaN or infinite)")
     return np.ascontiguousarray(mono, dtype=np.float32), int(rate)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence what C libraries write straight to file descriptor 2 (the error is ours to say)."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def to_16k(audio: np.ndarray, rate: int) -> np.ndarray:

@@ -66,10 +66,11 @@ def _plain_tokens(text: str, digits_to_words: bool) -> list[Token]:
     joined: list[Token] = []
     run: list[str] = []
     for word in [*words, ""]:
-        if len(word) == 1 and word.isalpha() and word not in ("a", "i"):
+        if len(word) == 1 and word.isalpha():
             run.append(word)
             continue
-        if len(run) >= 2:
+        # A run of single letters is a spelled word, unless it is only the words "a" and "i".
+        if len(run) >= 2 and set(run) - {"a", "i"}:
             joined.append(Token("".join(run), letters=True))
         else:
             joined.extend(Token(letter) for letter in run)

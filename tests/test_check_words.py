@@ -1,0 +1,124 @@
+# ruff: noqa: RUF001 - IPA symbols look like ASCII letters; they are exactly what these tests mean.
+"""The check's pure parts: normalizing spoken and heard words the same way, aligning them,
+scoring, pronunciations for the recognizer, and the signal measures behind the other flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from studio.check.calibration import MAX_BAR, MIN_BAR, bar_from_scores
+from studio.check.phones import ipa_to_arpabet, pronunciations
+from studio.check.signals import clipped_runs, level_outliers, measure, picture
+from studio.check.words import align, missed_and_extra, tokens, word_score
+
+
+def words(text: str, **kwargs: bool) -> list[str]:
+    return [t.text or "*" for t in tokens(text, **kwargs)]
+
+
+def test_spelled_acronyms_are_one_word_however_they_are_written() -> None:
+    spoken = words("The A-P-I from the F-B-I, per NASA.")
+    assert spoken == ["the", "api", "from", "the", "fbi", "per", "nasa"]
+    assert words("the a p i from the f b i per NASA") == spoken  # a recognizer's letters
+    assert words("The API from the FBI, per N.A.S.A.") == spoken
+
+
+def test_digits_a_recognizer_writes_read_as_the_script_reads_them() -> None:
+    script = words("In twenty twenty-four it cost five dollars.")
+    assert words("In 2024 it cost $5.", digits_to_words=True) == script
+    assert words("In 2024 it cost $5.") != script  # only heard text is read this way
+
+
+def test_an_ipa_block_is_a_wildcard_that_takes_any_one_word() -> None:
+    said = tokens("we run [[ɡæn]] models")
+    assert said[2].wildcard and said[2].ipa == "ɡæn"
+    pairs = align(said, ["we", "run", "gan", "models"])
+    assert [p.op for p in pairs] == ["ok"] * 4 and word_score(pairs) == 1.0
+    assert word_score(align(said, ["we", "run", "models"])) == 1.0
+
+
+def test_alignment_marks_missed_wrong_and_extra_words() -> None:
+    said = tokens("the price of a sentence")
+    pairs = align(said, ["the", "prize", "of", "sentence", "now"])
+    assert [(p.op, p.said, p.heard) for p in pairs] == [
+        ("ok", "the", "the"),
+        ("sub", "price", "prize"),
+        ("ok", "of", "of"),
+        ("del", "a", ""),
+        ("ok", "sentence", "sentence"),
+        ("ins", "", "now"),
+    ]
+    assert missed_and_extra(pairs) == (2, 1)
+    assert word_score(pairs) == pytest.approx(3 / 6)
+
+
+def test_score_weighs_each_heard_word_by_the_recognizers_confidence() -> None:
+    said = tokens("one two three four")
+    sure = align(said, ["one", "two", "three", "four"], [1.0] * 4)
+    forced = align(said, ["one", "two", "three", "four"], [0.2] * 4)
+    assert word_score(sure) == 1.0
+    assert word_score(forced) == pytest.approx(0.2)
+    assert word_score(align(said, [])) == 0.0
+    assert word_score(align(tokens(""), [])) == 1.0
+
+
+def test_ipa_maps_to_cmudict_phones() -> None:
+    assert ipa_to_arpabet("kˈuːbɚnˌɛtiːz") == "K UW B ER N EH T IY Z"
+    assert ipa_to_arpabet("dʒˈiːpˈiːtˈiː") == "JH IY P IY T IY"
+    assert ipa_to_arpabet("ˈaɪ ˈæm") == "AY AE M"
+
+
+def test_pronunciations_from_cmudict_letters_or_espeak() -> None:
+    assert pronunciations("price") == ["P R AY S"]
+    assert pronunciations("api", letters=True) == ["EY P IY AY"]
+    made_up = pronunciations("zorblex")  # not in CMUdict: espeak-ng's reading
+    assert made_up and made_up[0].startswith("Z AO R")
+    assert pronunciations("", ipa="ɡæn") == ["G AE N"]
+
+
+def test_bar_is_set_below_good_scores_and_within_bounds() -> None:
+    assert bar_from_scores([0.95, 0.9, 0.97, 0.92]) == MAX_BAR
+    weak = bar_from_scores([0.7, 0.6, 0.75, 0.65, 0.7])
+    assert MIN_BAR <= weak < 0.6
+    assert bar_from_scores([0.1, 0.5, 0.05]) == MIN_BAR
+
+
+RATE = 16000
+
+
+def tone(seconds: float, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (level * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_measure_finds_the_sounding_span_and_the_longest_gap_inside() -> None:
+    quiet = np.zeros(int(0.3 * RATE), dtype=np.float32)
+    audio = np.concatenate([quiet, tone(1.0), np.zeros(int(1.2 * RATE), np.float32), tone(0.5)])
+    signal = measure(audio, RATE)
+    assert signal.seconds == pytest.approx(2.7, abs=0.05)
+    assert signal.longest_gap == pytest.approx(1.2, abs=0.05)
+    assert signal.level_db == pytest.approx(20 * np.log10(0.3 / np.sqrt(2)), abs=0.5)
+    assert signal.clipped_runs == 0
+    assert measure(np.zeros(RATE, np.float32), RATE).seconds == 0.0
+
+
+def test_clipping_is_runs_of_full_scale_samples_not_single_peaks() -> None:
+    audio = tone(0.5, level=0.9)
+    assert clipped_runs(audio) == 0
+    loud = np.clip(tone(0.5, level=2.0), -1.0, 1.0)
+    assert clipped_runs(loud) >= 100  # every half cycle flattened
+    single = audio.copy()
+    single[100] = 1.0
+    assert clipped_runs(single) == 0
+
+
+def test_level_outliers_against_the_neighbours() -> None:
+    levels = [-20.0, -21.0, -19.5, -30.0, -20.5, -20.0, -8.0]
+    assert level_outliers(levels) == [False, False, False, True, False, False, True]
+
+
+def test_picture_has_one_point_per_column() -> None:
+    pic = picture(np.concatenate([tone(1.0), np.zeros(RATE, np.float32)]), RATE, columns=100)
+    assert len(pic.high) == len(pic.low) == len(pic.level_db) == 100
+    assert max(pic.high) == pytest.approx(0.3, abs=0.01) and pic.level_db[-1] < -60
