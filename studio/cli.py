@@ -210,8 +210,9 @@ def render(
             else:
                 from studio.check.retakes import render_checked
 
-                def retrying(index: int, attempt: int, attempts: int) -> None:
-                    bar.update(task, description=f"re-taking #{index} ({attempt}/{attempts})")
+                def retrying(takes: int, attempt: int, attempts: int) -> None:
+                    what = f"re-taking {takes} flagged (attempt {attempt} of {attempts})"
+                    bar.update(task, description=what)
 
                 checked = render_checked(request, progress=report, on_retry=retrying)
                 result = checked.render
@@ -342,7 +343,7 @@ def retake(
     from studio.check.retakes import retake as retake_segments
 
     with _user_errors():
-        _device(device)
+        where = _device(device)
         with _progress() as bar:
             task = bar.add_task("re-taking", total=None, audio="")
 
@@ -357,6 +358,7 @@ def retake(
                 lexicons=tuple(lexicon or ()),
                 seed=seed,
                 progress=report,
+                device=where,
             )
     taken = ", ".join(f"#{i} (seed {s})" for i, s in result.seeds.items())
     _say(("re-took", "green"), f" {taken}")

@@ -216,3 +216,38 @@ def test_proof_page_in_chromium(episode: dict, clean: dict, tmp_path: Path) -> N
             assert problems == []
         finally:
             browser.close()
+
+
+@pytest.mark.xtts
+def test_render_check_retakes_flagged_xtts_takes_with_new_seeds(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tiny random XTTS says nothing: every take is flagged, each is tried again with a new
+    seed up to max_attempts, the manifest records every attempt, and the check still fails."""
+    from tests.xtts_fixture import build_tiny_xtts, write_voice_clip
+
+    model = build_tiny_xtts(tmp_path / "tiny-xtts")
+    clip = write_voice_clip(tmp_path / "clip.wav", 4.0)
+    voices = tmp_path / "voices"
+    added = run_studio(
+        "voices", "add", "tiny", str(clip), "--model", str(model), "--dir", str(voices)
+    )
+    assert added.returncode == 0, added.stderr
+    profile = voices / "tiny" / "voice.toml"
+    profile.write_text(profile.read_text() + "max_attempts = 2\n")
+    monkeypatch.setenv("STUDIO_VOICES", str(voices))
+    essay = tmp_path / "tiny.md"
+    essay.write_text("# Tiny\n\nA model that says nothing at all.\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ("render", str(essay), "--voice", "tiny", "--out", str(out), "--device", "cpu")
+    result = run_studio(*args, "--check")
+    assert result.returncode == 1, result.stdout + result.stderr  # still flagged: it is noise
+    manifest = json.loads((out / "tiny.json").read_text(encoding="utf-8"))
+    report = json.loads((out / "tiny.qc.json").read_text(encoding="utf-8"))
+    assert report["flagged"] == list(range(len(manifest["segments"])))
+    for segment in manifest["segments"]:
+        tries = segment["tries"]
+        assert len(tries) == 2 and tries[0]["seed"] != tries[1]["seed"]
+        best = max(tries, key=lambda t: t["score"])
+        assert segment.get("seed", 0) == best["seed"] or tries[0]["score"] >= tries[1]["score"]
+    assert "re-took #0: 2 attempts" in result.stdout

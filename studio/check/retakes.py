@@ -56,6 +56,7 @@ def retake(
     seed: int | None = None,
     cache_dir: Path | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    device: str | None = None,
 ) -> RetakeResult:
     """Synthesize the chosen segments again, each with a new seed (or `seed`), and rebuild the
     episode from the cache: only those takes are made."""
@@ -77,7 +78,7 @@ def retake(
         new = seed if seed is not None else retake_seed(base if current is None else current, 1)
         seeds[index] = new
         take_seeds[manifest.segments[index].text] = new
-    request = replace(request, voice=voice, take_seeds=take_seeds)
+    request = replace(request, voice=voice, take_seeds=take_seeds, device=device)
     result = render(request, cache_dir=cache_dir, progress=progress)
     return RetakeResult(result, seeds)
 
@@ -95,7 +96,7 @@ def render_checked(
     cache_dir: Path | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     whisper: Path | None = None,
-    on_retry: Callable[[int, int, int], None] | None = None,
+    on_retry: Callable[[int, int, int], None] | None = None,  # (takes, attempt, attempts)
 ) -> CheckedRender:
     """Render, check, and re-synthesize each flagged take with new seeds up to the voice's
     `max_attempts`, keeping the best by the check's score; the manifest records every try."""
@@ -127,38 +128,49 @@ def render_checked(
     calibration = voice_calibration(profile, engine.identity(), recognizer, cache_dir)
     cache = TakeCache(cache_dir)
     tries: dict[int, list[dict[str, Any]]] = {}
-    chosen: dict[str, int] = {}
+    best: dict[int, tuple[bool, float, int]] = {}  # index -> (mended, score, seed)
+    bases: dict[int, int] = {}
+    originals: dict[int, str] = {}
     for segment in retry:
         index = segment.index
-        first_seed = prepared.seeds[index] if index < len(prepared.seeds) else None
-        base = profile.seed if first_seed is None else first_seed
-        attempts = [{"seed": base, "score": segment.score, "flags": list(segment.flags)}]
-        best = (not segment.flags, segment.score, base)
-        original = _take_digest(cache, prepared.raw_keys[index])
-        for attempt in range(1, profile.max_attempts):
-            seed = retake_seed(base, attempt)
-            if on_retry:
-                on_retry(index, attempt + 1, profile.max_attempts)
-            one = _one_segment_script(script, index)
-            seeds = [seed]
-            raw_key = take_keys(one, engine, seeds=seeds)[0]
-            records = synthesize(one, [raw_key], profile, cache_dir, seeds=seeds)
-            take = read_take(cache, records[0])
-            if _take_digest(cache, raw_key) == original:
-                break  # the engine says the same with any seed: retrying is pointless
-            judged = _judge_take(
-                take.audio, take.sample_rate, index, script.segments[index], raw_key,
-                texts, recognizer, calibration, cache_dir,
-            )  # fmt: skip
-            attempts.append({"seed": seed, "score": judged.score, "flags": list(judged.flags)})
-            candidate = (not judged.flags, judged.score, seed)
-            if candidate[:2] > best[:2]:
-                best = candidate
-            if not judged.flags:
-                break
-        tries[index] = attempts
-        if best[2] != base:
-            chosen[script.segments[index].text] = best[2]
+        seed = prepared.seeds[index] if index < len(prepared.seeds) else None
+        bases[index] = profile.seed if seed is None else seed
+        tries[index] = [
+            {"seed": bases[index], "score": segment.score, "flags": list(segment.flags)}
+        ]
+        best[index] = (not TAKE_FLAGS & set(segment.flags), segment.score, bases[index])
+        originals[index] = _take_digest(cache, prepared.raw_keys[index])
+    # One round per attempt, every segment still flagged in it: one synthesis worker (and one
+    # model load) per round, not per take.
+    pending = [segment.index for segment in retry]
+    for attempt in range(1, profile.max_attempts):
+        if not pending:
+            break
+        if on_retry:
+            on_retry(len(pending), attempt + 1, profile.max_attempts)
+        seeds = [retake_seed(bases[i], attempt) for i in pending]
+        round_script = _script_of(script, pending)
+        raw_keys = take_keys(round_script, engine, seeds=seeds)
+        records = synthesize(
+            round_script, raw_keys, profile, cache_dir, device=request.device, seeds=seeds
+        )
+        takes = [read_take(cache, record) for record in records]
+        judged = _judge_takes(
+            takes, pending, script, raw_keys, texts, recognizer, calibration, cache_dir
+        )
+        still = []
+        for index, seed, key, verdict in zip(pending, seeds, raw_keys, judged, strict=True):
+            if _take_digest(cache, key) == originals[index]:
+                continue  # the engine says the same with any seed: retrying is pointless
+            flags = list(verdict.flags)
+            tries[index].append({"seed": seed, "score": verdict.score, "flags": flags})
+            mended = not TAKE_FLAGS & set(flags)
+            if (mended, verdict.score) > best[index][:2]:
+                best[index] = (mended, verdict.score, seed)
+            if not mended:
+                still.append(index)
+        pending = still
+    chosen = {script.segments[i].text: seed for i, (_, _, seed) in best.items() if seed != bases[i]}
     if chosen:
         request = replace(request, take_seeds={**request.take_seeds, **chosen})
         result = render(request, cache_dir=cache_dir, progress=progress)
@@ -180,41 +192,51 @@ def record_tries(manifest_path: Path, tries: dict[int, list[dict[str, Any]]]) ->
     manifest.model_copy(update={"segments": segments}).write(manifest_path)
 
 
-def _judge_take(
-    audio: Any,
-    rate: int,
-    index: int,
-    segment: Any,
-    key: str,
+def _judge_takes(
+    takes: Sequence[Any],
+    indices: Sequence[int],
+    script: Any,
+    keys: Sequence[str],
     texts: list[str],
     recognizer: Recognizer,
     calibration: Any,
     cache_dir: Path,
-) -> Any:
+) -> list[Any]:
+    """The check's verdict on candidate takes of `indices`, heard alone (not yet in an episode:
+    no level against neighbours, and breaths are the cleaner's to treat)."""
     from studio.check.episode import _result_key
 
-    result_key = _result_key(key, segment.text, recognizer.identity())
-    heard, _ = listen_cached(recognizer, [to_16k(audio, rate)], texts, [result_key], cache_dir)
-    return judge(
-        index=index,
-        chapter=0,
-        start=0.0,
-        end=len(audio) / rate,
-        text=segment.text,
-        source=segment.source,
-        key=key,
-        heard=heard[0],
-        signal=measure(audio, rate),
-        breath_seconds=0.0,
-        level_outlier=False,
-        calibration=calibration,
-    )
+    segments = [script.segments[i] for i in indices]
+    result_keys = [
+        _result_key(key, segment.text, recognizer.identity())
+        for key, segment in zip(keys, segments, strict=True)
+    ]
+    clips = [to_16k(take.audio, take.sample_rate) for take in takes]
+    heard, _ = listen_cached(recognizer, clips, texts, result_keys, cache_dir)
+    return [
+        judge(
+            index=index,
+            chapter=0,
+            start=0.0,
+            end=len(take.audio) / take.sample_rate,
+            text=segment.text,
+            source=segment.source,
+            key=key,
+            heard=h,
+            signal=measure(take.audio, take.sample_rate),
+            breath_seconds=0.0,
+            level_outlier=False,
+            calibration=calibration,
+        )
+        for index, take, segment, key, h in zip(indices, takes, segments, keys, heard, strict=True)
+    ]
 
 
-def _one_segment_script(script: Any, index: int) -> Any:
+def _script_of(script: Any, indices: Sequence[int]) -> Any:
     from studio.types import Script, ScriptChapter
 
-    return Script(script.title, (ScriptChapter("", (script.segments[index],)),))
+    chosen = tuple(script.segments[i] for i in indices)
+    return Script(script.title, (ScriptChapter("", chosen),))
 
 
 def _take_digest(cache: Any, key: str) -> str:
