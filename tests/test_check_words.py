@@ -4,6 +4,8 @@ scoring, pronunciations for the recognizer, and the signal measures behind the o
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from studio.check.calibration import MAX_BAR, MIN_BAR, bar_from_scores
 from studio.check.phones import ipa_to_arpabet, pronunciations
 from studio.check.signals import clipped_runs, level_outliers, measure, picture
 from studio.check.words import align, missed_and_extra, tokens, word_score
+from studio.errors import StudioError
 
 
 def words(text: str, **kwargs: bool) -> list[str]:
@@ -122,3 +125,57 @@ def test_picture_has_one_point_per_column() -> None:
     pic = picture(np.concatenate([tone(1.0), np.zeros(RATE, np.float32)]), RATE, columns=100)
     assert len(pic.high) == len(pic.low) == len(pic.level_db) == 100
     assert max(pic.high) == pytest.approx(0.3, abs=0.01) and pic.level_db[-1] < -60
+
+
+def test_whisper_needs_a_local_ctranslate2_folder(tmp_path: Path) -> None:
+    from studio.check.recognizers import Whisper
+
+    with pytest.raises(StudioError, match="not a CTranslate2 Whisper model folder"):
+        Whisper(tmp_path / "nowhere")
+
+
+def test_a_retake_seed_keys_the_take_as_the_voice_with_that_seed(tmp_path: Path) -> None:
+    """A retaken segment's key is the key the same voice with that seed gives it; the other
+    segments keep theirs."""
+    from studio.render import open_voice, take_keys
+    from studio.types import Script, ScriptChapter, Segment
+    from studio.voices import find_voice, open_engine
+
+    _, engine, _ = open_voice("joe", (), tmp_path)
+    segments = tuple(Segment(text, text, 0.3) for text in ("One.", "Two.", "Three."))
+    script = Script("t", (ScriptChapter("", segments),))
+    plain = take_keys(script, engine)
+    retaken = take_keys(script, engine, seeds=[None, 7, None])
+    assert [a == b for a, b in zip(plain, retaken, strict=True)] == [True, False, True]
+    seven = open_engine(find_voice("joe").model_copy(update={"seed": 7}), tmp_path)
+    assert retaken[1] == take_keys(script, seven)[1]
+
+
+def test_manifest_leaves_out_seed_and_tries_unless_a_segment_has_them() -> None:
+    from studio.manifest import ManifestSegment
+
+    plain = ManifestSegment(
+        chapter=0, text="a", source="a", start=0, end=1, cached=True, attempts=1, key="k"
+    )
+    retaken = plain.model_copy(update={"seed": 5, "tries": ({"seed": 0, "score": 0.1},)})
+    assert plain.seed is None and retaken.seed == 5
+    import json as json_module
+
+    from studio.manifest import Manifest
+
+    fields = {
+        "studio": "0",
+        "render_key": "r",
+        "essay": {"title": "t", "slug": "s", "author": "", "date": None, "description": ""},
+        "voice": {},
+        "duration": 1.0,
+        "loudness": {"integrated_lufs": None, "true_peak_dbtp": None},
+        "cache": {"hits": 0, "synthesized": 0, "retries": 0},
+        "breaths": {"mode": "off", "found": 0, "seconds": 0.0},
+        "chapters": [],
+        "segments": [plain, retaken],
+        "sizes": {},
+    }
+    data = json_module.loads(Manifest.model_validate(fields).to_json())
+    assert "seed" not in data["segments"][0] and "tries" not in data["segments"][0]
+    assert data["segments"][1]["seed"] == 5 and data["segments"][1]["tries"][0]["score"] == 0.1
