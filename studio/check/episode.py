@@ -35,6 +35,7 @@ FLAGS = ("words", "long", "short", "silence", "clipped", "breath", "level")
 PAD_SECONDS = 0.15  # heard around a segment's speech, so its first and last sounds are whole
 LONG_RATIO, LONG_SLACK = 1.6, 0.8  # longer than 1.6x its expected length and 0.8 s over
 SHORT_RATIO, SHORT_SLACK = 0.55, 0.3
+MIN_LOST_WORDS = 2.0
 MIN_GAP_FLAG = 0.8  # seconds: a pause inside a sentence longer than this, and than 2x the voice's
 MIN_BREATH = 0.1  # seconds: shorter "breaths" are left to the breath cleaner's own judgement
 # A breath this far under the speech around it is inaudible in a podcast (a cleaned breath sits
@@ -264,12 +265,17 @@ def judge(
     score = word_score(pairs)
     flags: list[str] = []
     reasons: list[str] = []
-    if score < calibration.min_score:
+    said = sum(1 for p in pairs if p.op != "ins")
+    extra_words = len(pairs) - said
+    # Words lost, confidence-weighted. A short heading is not flagged for one lost "the" (a
+    # third of its score): at least two words must be lost, or all of a one-word segment.
+    lost = (1.0 - score) * (said + extra_words)
+    if score < calibration.min_score and lost >= min(MIN_LOST_WORDS, max(1, said)) - 1e-9:
         missed, extra = missed_and_extra(pairs)
         flags.append("words")
         reasons.append(
             f"words: score {score:.2f} under this voice's bar {calibration.min_score:.2f} "
-            f"({missed} said words not heard, {extra} heard that were not said)"
+            f"({missed} said words not heard as said, {extra} heard that were never said)"
         )
     expected = max(0.5, len(text) / calibration.chars_per_second)
     if signal.seconds > LONG_RATIO * expected and signal.seconds > expected + LONG_SLACK:

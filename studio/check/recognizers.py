@@ -94,13 +94,20 @@ class Pocketsphinx:
                 _open_decoder(str(lm), str(dictionary))
                 return [_decode(p) for p in pcm]
             import multiprocessing
+            import threading
 
+            # Forked workers start at once; spawned ones import studio again (a second or two
+            # each). Fork only while this process runs no other thread (none holds a lock).
+            alone = (
+                threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+            )
+            context = multiprocessing.get_context("fork" if alone else "spawn")
             # Longest first, so the last clips handed out are short and the workers end together.
             order = sorted(range(len(pcm)), key=lambda i: -len(pcm[i]))
             results: list[Heard | None] = [None] * len(pcm)
             with ProcessPoolExecutor(
                 self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=_open_decoder,
                 initargs=(str(lm), str(dictionary)),
             ) as pool:
