@@ -295,8 +295,8 @@ def check(
         Path | None,
         typer.Option(
             metavar="MODEL_DIR",
-            help="Listen with faster-whisper and this local CTranslate2 model folder "
-            "(pip install 'studio[whisper]') instead of pocketsphinx.",
+            help="Listen with faster-whisper (studio's whisper extra) and this local "
+            "CTranslate2 model folder instead of pocketsphinx.",
         ),
     ] = None,
 ) -> None:

@@ -424,7 +424,11 @@ def _breath_seconds(span: np.ndarray, rate: int) -> float:
     if len(span) < rate // 5:
         return 0.0
     events = detect_breaths(span, rate, BreathSettings())
-    return float(sum(e.duration for e in events if e.relative_db > AUDIBLE_BREATH_DB))
+    # Not at the span's edges: it is cut at the take's first and last speech, where the
+    # detector mistakes an onset or a release for a breath; a breath inside the take is what
+    # was left in.
+    inside = (e for e in events if not e.at_edge and e.relative_db > AUDIBLE_BREATH_DB)
+    return float(sum(e.duration for e in inside))
 
 
 # --- calibration ------------------------------------------------------------------------------
