@@ -179,3 +179,17 @@ def test_manifest_leaves_out_seed_and_tries_unless_a_segment_has_them() -> None:
     data = json_module.loads(Manifest.model_validate(fields).to_json())
     assert "seed" not in data["segments"][0] and "tries" not in data["segments"][0]
     assert data["segments"][1]["seed"] == 5 and data["segments"][1]["tries"][0]["score"] == 0.1
+
+
+def test_a_voice_the_recognizer_cannot_follow_keeps_its_profiles_speaking_rate() -> None:
+    """Noise takes (as the tiny random XTTS makes) cannot calibrate a speaking rate: the bar
+    drops to its floor and the length flags use the voice profile's rate instead."""
+    from studio.check.calibration import PASSAGE, calibrate
+    from studio.check.recognizers import Pocketsphinx
+
+    rng = np.random.default_rng(0)
+    takes = [(rng.normal(0, 0.1, int(0.4 * RATE)).astype(np.float32), RATE) for _ in PASSAGE]
+    listen = Pocketsphinx(workers=1).listen
+    calibration = calibrate(takes, listen, lambda a, r: a, fallback_rate=13.0)
+    assert max(calibration.scores) < 0.3
+    assert calibration.min_score == MIN_BAR and calibration.chars_per_second == 13.0

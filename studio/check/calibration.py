@@ -24,7 +24,7 @@ from studio.check.signals import measure
 from studio.check.words import align, tokens, word_score
 from studio.files import write_text_atomic
 
-VERSION = 1
+VERSION = 2
 
 # Read by the voice: ordinary prose, a question, a list, numbers and an acronym as a script
 # speaks them.
@@ -96,22 +96,36 @@ def bar_from_scores(scores: Sequence[float]) -> float:
     return round(min(MAX_BAR, max(MIN_BAR, mean - 3.0 * spread - 0.1)), 3)
 
 
+# Speaking rates a voice can have (characters of spoken text a second); a calibration outside
+# them, or one the recognizer could not follow, measured something other than speech.
+RATE_RANGE = (6.0, 35.0)
+INTELLIGIBLE = 0.5  # mean passage score under which the recognizer did not follow the voice
+
+
 def calibrate(
     takes: Sequence[tuple[np.ndarray, int]],
     listen: Callable[[list[np.ndarray], Sequence[str]], list[Any]],
     to_16k: Callable[[np.ndarray, int], np.ndarray],
+    *,
+    fallback_rate: float = 14.0,
 ) -> Calibration:
-    """Calibration from the voice's takes of `PASSAGE` (audio, sample rate), one per sentence."""
+    """Calibration from the voice's takes of `PASSAGE` (audio, sample rate), one per sentence.
+
+    When the recognizer could not follow the voice (or the rate is not a speaking rate), the
+    lengths it measured are not of speech: `fallback_rate` (the voice profile's) is used."""
     heard = listen([to_16k(audio, rate) for audio, rate in takes], [*PASSAGE, *DISTRACTORS])
     scores = []
     for text, h in zip(PASSAGE, heard, strict=True):
         scores.append(word_score(align(tokens(text), h.words, h.confidence)))
     signals = [measure(audio, rate) for audio, rate in takes]
     rates = [len(text) / s.seconds for text, s in zip(PASSAGE, signals, strict=True) if s.seconds]
+    rate = float(statistics.median(rates)) if rates else fallback_rate
+    if statistics.fmean(scores) < INTELLIGIBLE or not RATE_RANGE[0] <= rate <= RATE_RANGE[1]:
+        rate = fallback_rate
     return Calibration(
         scores=tuple(scores),
         min_score=bar_from_scores(scores),
-        chars_per_second=round(float(statistics.median(rates)), 2) if rates else 14.0,
+        chars_per_second=round(rate, 2),
         longest_gap=round(max(s.longest_gap for s in signals), 2),
     )
 

@@ -444,7 +444,8 @@ def voice_calibration(
     if known is not None:
         return known
     takes = passage_takes(profile, cache_dir)
-    calibration = calibrate(takes, recognizer.listen, to_16k)
+    rate = float(getattr(profile, "chars_per_second", 14.0))
+    calibration = calibrate(takes, recognizer.listen, to_16k, fallback_rate=rate)
     save_calibration(path, calibration)
     return calibration
 
