@@ -30,7 +30,9 @@ import numpy as np
 import soundfile as sf
 
 HERE = Path(__file__).resolve().parent
-KINDS = ("swap", "reverse", "noise", "drop_half", "mumble", "gap", "clip", "level", "word")
+KINDS = (
+    "swap", "foreign", "reverse", "noise", "drop_half", "mumble", "gap", "clip", "level", "word"
+)  # fmt: skip
 
 
 def studio(*args: str, env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess]:
@@ -47,8 +49,8 @@ def studio(*args: str, env: dict[str, str]) -> tuple[float, float, subprocess.Co
 
 
 def tamper(audio: np.ndarray, rate: int, spans: list[tuple[int, int]], plan: dict[int, str],
-           rng: np.random.Generator) -> np.ndarray:  # fmt: skip
-    """Damage segment i as plan[i] says."""
+           rng: np.random.Generator, foreign: list[np.ndarray]) -> np.ndarray:  # fmt: skip
+    """Damage segment i as plan[i] says (`foreign`: takes of sentences not in the essay)."""
     out = audio.copy()
     others = [i for i in range(len(spans)) if i not in plan]
     for index, kind in plan.items():
@@ -58,6 +60,10 @@ def tamper(audio: np.ndarray, rate: int, spans: list[tuple[int, int]], plan: dic
         if kind == "swap":  # another sentence's take in its place
             c, d = spans[int(rng.choice(others))]
             other = audio[c:d][:n]
+            piece[:] = 0.0
+            piece[: len(other)] = other
+        elif kind == "foreign":  # a take of a sentence the essay does not have (an old text)
+            other = foreign[int(rng.integers(len(foreign)))][:n]
             piece[:] = 0.0
             piece[: len(other)] = other
         elif kind == "reverse":  # garbled: the right sounds, backwards
@@ -97,12 +103,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="folder of an existing render of the essay")
     parser.add_argument("--rounds", type=int, default=2, help="tampered files (kinds per file)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-speed", action="store_true", help="only the damage rounds")
     args = parser.parse_args()
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
     work = Path(tempfile.mkdtemp(prefix="studio-check-bench-"))
     out = args.out or work / "out"
     if not args.out:
-        wall, cpu, done = studio("render", str(args.essay), "--out", str(out), env=env)
+        wall, _, done = studio("render", str(args.essay), "--out", str(out), env=env)
         print(f"render: {wall:.1f} s")
         if done.returncode:
             raise SystemExit(done.stderr)
@@ -110,8 +117,15 @@ def main() -> None:
 
     slug = load_essay(args.essay).meta.slug
     manifest = json.loads((out / f"{slug}.json").read_text(encoding="utf-8"))
-    duration = manifest["duration"]
 
+    if not args.no_speed:
+        speed(args, out, slug, manifest, env, work)
+    damage(args, out, slug, manifest, env, work)
+
+
+def speed(args: argparse.Namespace, out: Path, slug: str, manifest: dict, env: dict[str, str],
+          work: Path) -> None:  # fmt: skip
+    duration = manifest["duration"]
     # Calibration once (it synthesizes the voice's passage), in a check of a scratch copy.
     cold_env = {**env}
     wall, cpu, done = studio("check", str(args.essay), "--out", str(out), env=cold_env)
@@ -143,7 +157,21 @@ def main() -> None:
     clean_flags = json.loads((out / f"{slug}.qc.json").read_text())["flagged"]
     print(f"clean episode: {len(clean_flags)} of {len(manifest['segments'])} flagged {clean_flags}")
 
+
+def damage(args: argparse.Namespace, out: Path, slug: str, manifest: dict, env: dict[str, str],
+           work: Path) -> None:  # fmt: skip
+    from studio.cache import default_cache_dir
+    from studio.check.episode import passage_takes
+    from studio.voices import find_voice
+
     audio, rate = sf.read(out / f"{slug}.mp3", dtype="float32")
+    import soxr
+
+    profile = find_voice(manifest["voice"]["name"])
+    foreign = [
+        soxr.resample(take, take_rate, rate).astype(np.float32) * 0.5
+        for take, take_rate in passage_takes(profile, default_cache_dir())
+    ]
     spans = [(int(s["start"] * rate), int(s["end"] * rate)) for s in manifest["segments"]]
     rng = np.random.default_rng(args.seed)
     caught = dict.fromkeys(KINDS, 0)
@@ -156,16 +184,14 @@ def main() -> None:
         rng.shuffle(usable)
         plan = {index: KINDS[k % len(KINDS)] for k, index in enumerate(usable[: 2 * len(KINDS)])}
         damaged = work / f"tampered-{round_}.wav"
-        sf.write(damaged, tamper(audio, rate, spans, plan, rng), rate, subtype="PCM_16")
+        sf.write(damaged, tamper(audio, rate, spans, plan, rng, foreign), rate, subtype="PCM_16")
         # The check reads the manifest from --out and writes its report there: a copy.
         target = work / f"qc-{round_}"
         target.mkdir()
         for path in out.glob(f"{slug}.*"):
             if ".qc." not in path.name:
                 (target / path.name).write_bytes(path.read_bytes())
-        _, _, done = studio(
-            "check", str(args.essay), "--out", str(target), "--audio", str(damaged), env=env
-        )
+        studio("check", str(args.essay), "--out", str(target), "--audio", str(damaged), env=env)
         report = json.loads((work / f"qc-{round_}" / f"{slug}.qc.json").read_text())
         for segment in report["segments"]:
             kind = plan.get(segment["index"])

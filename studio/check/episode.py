@@ -196,7 +196,7 @@ def check_episode(
     texts = [s.text for s in manifest.segments]
     clips = [_clip(audio, rate, s.start, s.end) for s in manifest.segments]
     result_keys = [
-        _result_key(s.key if by_take else _audio_digest(clip), s.text, recognizer.identity())
+        result_key(s.key if by_take else _audio_digest(clip), s.text, recognizer.identity())
         for s, clip in zip(manifest.segments, clips, strict=True)
     ]
     heard, listened = listen_cached(recognizer, clips, texts, result_keys, cache_dir)
@@ -351,7 +351,7 @@ def listen_cached(
     return [h for h in found if h is not None], len(missing)
 
 
-def _result_key(audio_key: str, text: str, recognizer: dict[str, Any]) -> str:
+def result_key(audio_key: str, text: str, recognizer: dict[str, Any]) -> str:
     payload = json.dumps([audio_key, text, recognizer], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 

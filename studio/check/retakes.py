@@ -204,11 +204,11 @@ def _judge_takes(
 ) -> list[Any]:
     """The check's verdict on candidate takes of `indices`, heard alone (not yet in an episode:
     no level against neighbours, and breaths are the cleaner's to treat)."""
-    from studio.check.episode import _result_key
+    from studio.check.episode import result_key
 
     segments = [script.segments[i] for i in indices]
     result_keys = [
-        _result_key(key, segment.text, recognizer.identity())
+        result_key(key, segment.text, recognizer.identity())
         for key, segment in zip(keys, segments, strict=True)
     ]
     clips = [to_16k(take.audio, take.sample_rate) for take in takes]
