@@ -316,9 +316,13 @@ def judge(
 def write_report(report: CheckReport, audio_path: Path) -> None:
     from studio.check.page import proof_page
 
-    report.out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(report.paths["json"], report.to_json())
-    write_text_atomic(report.paths["html"], proof_page(report, audio_path))
+    page = proof_page(report, audio_path)
+    try:
+        report.out_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(report.paths["json"], report.to_json())
+        write_text_atomic(report.paths["html"], page)
+    except OSError as error:
+        raise StudioError(f"cannot write the check's report in {report.out_dir}: {error}") from None
 
 
 # --- listening, with results cached ---------------------------------------------------------
