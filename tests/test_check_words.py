@@ -193,3 +193,44 @@ def test_a_voice_the_recognizer_cannot_follow_keeps_its_profiles_speaking_rate()
     calibration = calibrate(takes, listen, lambda a, r: a, fallback_rate=13.0)
     assert max(calibration.scores) < 0.3
     assert calibration.min_score == MIN_BAR and calibration.chars_per_second == 13.0
+
+
+def verdict(text: str, heard: str, confidence: float = 1.0, **signal: float) -> tuple[str, ...]:
+    """The flags `judge` gives a segment heard as `heard` with these signal measures."""
+    from studio.check.calibration import Calibration
+    from studio.check.episode import judge
+    from studio.check.recognizers import Heard
+    from studio.check.signals import SegmentSignal
+
+    calibration = Calibration((0.95,), 0.7, chars_per_second=15.0, longest_gap=0.3)
+    measured = {"seconds": len(text) / 15.0, "longest_gap": 0.2, "clipped_runs": 0}
+    measured.update(signal)
+    words_heard = tuple(heard.split())
+    return judge(
+        index=0, chapter=0, start=0.0, end=1.0, text=text, source=text, key="k",
+        heard=Heard(words_heard, (confidence,) * len(words_heard)),
+        signal=SegmentSignal(level_db=-20.0, **measured),  # type: ignore[arg-type]
+        breath_seconds=0.0,
+        level_outlier=False, calibration=calibration,
+    ).flags  # fmt: skip
+
+
+SENTENCE = "A voice is cloned from a few clips of the writer reading aloud."
+
+
+def test_flags_from_words_length_gaps_and_clipping() -> None:
+    assert verdict(SENTENCE, SENTENCE.lower().rstrip(".")) == ()
+    assert verdict(SENTENCE, "a voice is cloned from a few") == ("words",)
+    assert verdict(SENTENCE, SENTENCE.lower().rstrip("."), confidence=0.3) == ("words",)
+    runs_on = verdict(SENTENCE, SENTENCE.lower().rstrip(".") + " and then it goes on", seconds=9.0)
+    assert runs_on == ("long",)  # 5 extra words to 13 said stay over the bar; the length does not
+    assert verdict(SENTENCE, SENTENCE.lower().rstrip("."), seconds=1.0) == ("short",)
+    assert verdict(SENTENCE, SENTENCE.lower().rstrip("."), longest_gap=1.1) == ("silence",)
+    assert verdict(SENTENCE, SENTENCE.lower().rstrip("."), clipped_runs=4) == ("clipped",)
+
+
+def test_a_short_segment_needs_two_lost_words_or_all_of_one() -> None:
+    assert verdict("The real lesson.", "real lesson") == ()  # one "the" lost of three
+    assert verdict("The real lesson.", "lesson") == ("words",)
+    assert verdict("Quote.", "") == ("words",)
+    assert verdict("Quote.", "end") == ("words",)
