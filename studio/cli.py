@@ -139,17 +139,18 @@ def _cells(*values: object) -> list[Text]:
 
 
 @contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn expected failures into one line on stderr and exit status 1, never a traceback."""
+def _user_errors(code: int = 1) -> Iterator[None]:
+    """Turn expected failures into one line on stderr and exit status `code` (1; `check` uses
+    2, as 1 means "flagged" there), never a traceback."""
     try:
         yield
     except StudioError as error:
         _say(("error:", "bold red"), f" {error}", out=errors, one_line=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(code) from None
     except ValidationError as error:
         message = describe_validation_error(error)
         _say(("error:", "bold red"), f" {message}", out=errors, one_line=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(code) from None
     except KeyboardInterrupt:
         _say("interrupted: nothing half-written was left behind", out=errors)
         raise typer.Exit(130) from None
@@ -173,6 +174,14 @@ def render(
         bool, typer.Option("--force", help="Render even if outputs are up to date.")
     ] = False,
     device: DeviceOption = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Then listen to it (studio check) and re-take flagged segments with new seeds, "
+            "up to the voice's max_attempts; exit 1 if any stay flagged.",
+        ),
+    ] = False,
 ) -> None:
     """Render one essay to DIR/<slug>.mp3 with chapters, captions and a manifest."""
     # Deferred, here and below: studio.render imports the whole pipeline (~0.3 s).
@@ -197,8 +206,25 @@ def render(
                 making = _report_takes(bar, task, done, total, seconds)
                 bar.update(task, description="synthesizing" if making else "loading voice")
 
-            result = render_essay(request, progress=report)
+            if not check:
+                result = render_essay(request, progress=report)
+            else:
+                from studio.check.retakes import render_checked
+
+                def retrying(takes: int, attempt: int, attempts: int) -> None:
+                    what = f"re-taking {takes} flagged (attempt {attempt} of {attempts})"
+                    bar.update(task, description=what)
+
+                checked = render_checked(request, progress=report, on_retry=retrying)
+                result = checked.render
         _print_summary(result)
+    if check:
+        for index, tries in checked.tries.items():
+            scores = ", ".join(f"{t['score']:.2f}" for t in tries)
+            _say(f"re-took #{index}: {len(tries)} attempts (scores {scores})")
+        _print_check(checked.report)
+        if checked.report.flagged:
+            raise typer.Exit(1)
 
 
 @app.command()
@@ -250,6 +276,128 @@ def say(
         lexicons = tuple(lexicon or ())
         spoken = audition(text, output, voice=voice, lexicons=lexicons, device=_device(device))
     _say(("wrote", "green"), f" {output}  ", (f"({spoken})", "dim"))
+
+
+@app.command()
+def check(
+    essay: Annotated[Path, typer.Argument(help="Essay file the episode was rendered from.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the episode is in.")] = Path(
+        "out"
+    ),
+    audio: Annotated[
+        Path | None,
+        typer.Option(help="Check this MP3/WAV/FLAC of the episode instead of DIR/<slug>.mp3."),
+    ] = None,
+    voice: Annotated[
+        str | None, typer.Option("--voice", "-v", help="Voice profile (default: the render's).")
+    ] = None,
+    lexicon: LexiconOption = None,
+    whisper: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="MODEL_DIR",
+            help="Listen with faster-whisper (studio's whisper extra) and this local "
+            "CTranslate2 model folder instead of pocketsphinx.",
+        ),
+    ] = None,
+) -> None:
+    """Listen to a rendered episode and flag segments not said as written; write
+    DIR/<slug>.qc.json and a proof page DIR/<slug>.qc.html. Exit 0 clean, 1 flagged, 2 bad
+    input."""
+    from studio.check.episode import CheckRequest, check_episode
+
+    with _user_errors(code=2):
+        request = CheckRequest(
+            essay=essay,
+            out_dir=out,
+            audio=audio,
+            voice=voice,
+            lexicons=tuple(lexicon or ()),
+            whisper=whisper,
+        )
+        with console.status("listening", spinner="dots"):
+            report = check_episode(request)
+    _print_check(report)
+    raise typer.Exit(1 if report.flagged else 0)
+
+
+@app.command()
+def retake(
+    essay: Annotated[Path, typer.Argument(help="Essay file the episode was rendered from.")],
+    segments: Annotated[
+        list[int], typer.Argument(help="Segment numbers, as the manifest and proof page show.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the episode is in.")] = Path(
+        "out"
+    ),
+    voice: Annotated[
+        str | None, typer.Option("--voice", "-v", help="Voice profile (default: the render's).")
+    ] = None,
+    lexicon: LexiconOption = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, max=2**31 - 1, help="Seed of the new takes (default: the next one)."),
+    ] = None,
+    device: DeviceOption = None,
+) -> None:
+    """Synthesize chosen segments again with a new seed and rebuild the episode from the cache."""
+    from studio.check.retakes import retake as retake_segments
+
+    with _user_errors():
+        where = _device(device)
+        with _progress() as bar:
+            task = bar.add_task("re-taking", total=None, audio="")
+
+            def report(done: int, total: int, seconds: float) -> None:
+                _report_takes(bar, task, done, total, seconds)
+
+            result = retake_segments(
+                essay,
+                segments,
+                out_dir=out,
+                voice=voice,
+                lexicons=tuple(lexicon or ()),
+                seed=seed,
+                progress=report,
+                device=where,
+            )
+    taken = ", ".join(f"#{i} (seed {s})" for i, s in result.seeds.items())
+    _say(("re-took", "green"), f" {taken}")
+    _print_summary(result.render)
+
+
+def _print_check(report: Any) -> None:
+    if report.stale:
+        _say(
+            ("warning:", "yellow"),
+            " the essay or voice changed since this episode was rendered: render it again",
+            out=errors,
+        )
+    flagged = [s for s in report.segments if s.flags]
+    if flagged:
+        table = Table(box=None, pad_edge=False)
+        for column in ("#", "at", "flags", "why", "text"):
+            table.add_column(column, overflow="fold")
+        for s in flagged:
+            minutes, seconds = divmod(s.start, 60)
+            table.add_row(
+                *_cells(
+                    s.index,
+                    f"{int(minutes)}:{seconds:04.1f}",
+                    " ".join(s.flags),
+                    s.reasons[0],
+                    s.text,
+                )
+            )
+        console.print(table)
+    listened = f"listened to {report.listened} of {len(report.segments)} segments"
+    took = report.timings.get("total", 0.0)
+    verdict = ("clean", "green") if not flagged else (f"{len(flagged)} flagged", "bold red")
+    _say(
+        verdict,
+        f" ({len(report.segments)} segments; {listened} in {took:.1f} s)",
+    )
+    _say(f"wrote {report.paths['json']} and {report.paths['html']}")
 
 
 # --- voices commands (issue 3) ---

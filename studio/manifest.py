@@ -62,6 +62,8 @@ class ManifestSegment(_Part):
     notes: tuple[str, ...] = ()  # left out of the file when empty
     breaths: tuple[dict[str, Any], ...] = ()  # ditto
     key: str
+    seed: int | None = None  # a retake's seed (the voice's own when absent); ditto
+    tries: tuple[dict[str, Any], ...] = ()  # render --check's attempts: seed, score; ditto
 
 
 class Manifest(_Part):
@@ -80,9 +82,11 @@ class Manifest(_Part):
     def to_json(self) -> str:
         data = self.model_dump(mode="json")
         for segment in data["segments"]:
-            for optional in ("notes", "breaths"):
+            for optional in ("notes", "breaths", "tries"):
                 if not segment[optional]:
                     del segment[optional]
+            if segment["seed"] is None:
+                del segment["seed"]
         return json.dumps(data, indent=2, ensure_ascii=False)
 
     def write(self, path: Path) -> None:

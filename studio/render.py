@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,11 @@ class RenderRequest:
     force: bool = False  # render even when the outputs are up to date
     device: str | None = None  # where synthesis runs: "cpu", "cuda", ...; None: the GPU if any
     manifest_dir: Path | None = None  # where the manifest goes; None: beside the MP3 in out_dir
+    # Retakes: the seed a segment's take is synthesized with, by its spoken text, instead of the
+    # voice's own. Seeds a previous render recorded in the manifest are kept unless
+    # `keep_seeds` is off; these win over them.
+    take_seeds: Mapping[str, int] = field(default_factory=dict)
+    keep_seeds: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,7 @@ class Prepared:
     outputs: dict[str, Path]
     breath: BreathSettings
     raw_keys: tuple[str, ...]  # of the takes before breath cleaning
+    seeds: tuple[int | None, ...] = ()  # each segment's retake seed; None: the voice's own
 
 
 def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
@@ -97,8 +104,10 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
     if not script.segments:
         raise StudioError(f"{request.essay}: nothing to read after normalization")
     breath = profile.apply_breath(settings.breath)
-    raw_keys = take_keys(script, engine)
-    keys = take_keys(script, engine, breath)
+    outputs = output_paths(request.out_dir, essay.meta.slug, request.manifest_dir)
+    seeds = segment_seeds(script, request, outputs["manifest"])
+    raw_keys = take_keys(script, engine, seeds=seeds)
+    keys = take_keys(script, engine, breath, seeds=seeds)
     render_key = _hash(
         {
             "studio": __version__,
@@ -116,19 +125,44 @@ def prepare(request: RenderRequest, cache_dir: Path) -> Prepared:
             "cover": file_digest(request.cover, what="cover image") if request.cover else None,
         }
     )
-    outputs = output_paths(request.out_dir, essay.meta.slug, request.manifest_dir)
-    return Prepared(essay, profile, engine, script, keys, render_key, outputs, breath, raw_keys)
+    return Prepared(
+        essay, profile, engine, script, keys, render_key, outputs, breath, raw_keys, seeds
+    )
+
+
+def segment_seeds(
+    script: Script, request: RenderRequest, manifest_path: Path
+) -> tuple[int | None, ...]:
+    """Each segment's retake seed: the request's, else (with `keep_seeds`) the one the last
+    render of this essay recorded for the same spoken text, else None (the voice's seed)."""
+    chosen: dict[str, int] = {}
+    if request.keep_seeds:
+        previous = Manifest.read(manifest_path)
+        if previous is not None:
+            chosen = {s.text: s.seed for s in previous.segments if s.seed is not None}
+    chosen.update(request.take_seeds)
+    return tuple(chosen.get(segment.text) for segment in script.segments)
 
 
 def take_keys(
-    script: Script, engine: Engine, breath: BreathSettings | None = None
+    script: Script,
+    engine: Engine,
+    breath: BreathSettings | None = None,
+    *,
+    seeds: Sequence[int | None] = (),
 ) -> tuple[str, ...]:
     """Cache keys of the script's takes: the spoken text and the voice, plus the breath cleaning
-    applied to them when it is on (without it, the raw takes from the engine)."""
+    applied to them when it is on (without it, the raw takes from the engine). A segment with a
+    retake seed is keyed as the voice with that seed would key it."""
     identity = engine.identity()
     if breath is not None and breath.enabled:
         identity = {**identity, "breath": breath.model_dump(mode="json")}
-    return tuple(take_key(segment.text, identity) for segment in script.segments)
+    keys = []
+    for index, segment in enumerate(script.segments):
+        seed = seeds[index] if index < len(seeds) else None
+        voice = identity if seed is None else {**identity, "seed": seed}
+        keys.append(take_key(segment.text, voice))
+    return tuple(keys)
 
 
 def open_voice(
@@ -204,6 +238,7 @@ def render(
             progress,
             device=request.device,
             on_take=producer.take_ready,
+            seeds=prepared.seeds,
         )
     except BaseException:
         producer.abort()
@@ -306,6 +341,7 @@ def build_manifest(
                 notes=record.notes,
                 breaths=record.breaths,
                 key=record.key,
+                seed=prepared.seeds[i] if i < len(prepared.seeds) else None,
             )
             for i, (placement, record) in enumerate(zip(episode.placements, records, strict=True))
         ),

@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from studio.cache import TakeCache, TakeClaim
+from studio.engines.base import Engine
 from studio.errors import StudioError
 from studio.takes import TakeRecord, cached_record
 from studio.types import Script
@@ -47,8 +48,12 @@ def synthesize(
     progress: Progress | None = None,
     device: str | None = None,
     on_take: Callable[[int, TakeRecord], None] | None = None,
+    seeds: Sequence[int | None] | None = None,
 ) -> list[TakeRecord]:
     """Make sure every segment's take is in the cache; report which ones had to be made.
+
+    `seeds[i]`, where given, is the seed segment i is synthesized with instead of the voice's
+    own (a retake); its key must be the one `render.take_keys` gives for that seed.
 
     `device` ("cpu", "cuda", ...; None for the GPU when there is one) is where the worker runs
     the model; it is not part of a take's key: a take is as good from either. `on_take` hears of
@@ -100,7 +105,8 @@ def synthesize(
                             continue
                         claims[key] = claim
                         index = waiting[key][0]
-                        worker.send((index, key, segments[index].text))
+                        seed = seeds[index] if seeds is not None else None
+                        worker.send((index, key, segments[index].text, seed))
                 if not claims:  # every missing take is another render's: wait for it
                     if waiting:
                         worker.idle(CLAIM_POLL_SECONDS)
@@ -131,7 +137,7 @@ class _Worker:
     def __enter__(self) -> _Worker:
         return self
 
-    def send(self, item: tuple[int, str, str]) -> None:
+    def send(self, item: tuple[int, str, str, int | None]) -> None:
         if self._process is None:
             self._start()
         assert self._work is not None
@@ -234,11 +240,29 @@ def _synthesis_worker(
         engine = open_engine(profile, cache_dir, device=device)
         cache = TakeCache(cache_dir)
         messages.put(("ready", engine.synthesis_threads))
+        # A retake speaks with the voice as it would be with another seed: that voice's engine,
+        # opened on first use (its model loads lazily, like the voice's own).
+        seeded: dict[int, Engine] = {}
+        seeded_lock = threading.Lock()
 
-        def make(item: tuple[int, str, str]) -> None:
-            index, key, text = item
+        def engine_for(seed: int | None) -> Engine:
+            if seed is None or seed == profile.seed:
+                return engine
+            with seeded_lock:
+                if seed not in seeded:
+                    with_seed = getattr(engine, "with_seed", None)  # shares a loaded model
+                    voice = profile.model_copy(update={"seed": seed})
+                    seeded[seed] = (
+                        with_seed(seed)
+                        if with_seed
+                        else open_engine(voice, cache_dir, device=device)
+                    )
+                return seeded[seed]
+
+        def make(item: tuple[int, str, str, int | None]) -> None:
+            index, key, text, seed = item
             try:
-                synthesis = engine.synthesize(text)
+                synthesis = engine_for(seed).synthesize(text)
                 meta = {"attempts": synthesis.attempts, "notes": synthesis.notes}
                 audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
             except StudioError as error:

@@ -10,6 +10,7 @@ Also home to what both Coqui engines share: where Coqui keeps downloaded models,
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import random
@@ -140,6 +141,12 @@ class CoquiEngine:
         self._tts: Any = None
         self._sample_rate: int | None = None
         self._lock = threading.Lock()
+
+    def with_seed(self, seed: int) -> CoquiEngine:
+        """This voice with another seed (a retake), sharing the loaded model."""
+        other = copy.copy(self)
+        other.seed = seed
+        return other
 
     @property
     def downloaded(self) -> bool:

@@ -15,6 +15,7 @@ token count the script is cut to need only file hashes and the `tokenizers` libr
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import threading
@@ -184,6 +185,12 @@ class XttsEngine:
         self._latents: Any = None
         self.latents_from_cache: bool | None = None  # known once the latents are needed
         self._lock = threading.Lock()
+
+    def with_seed(self, seed: int) -> XttsEngine:
+        """This voice with another seed (a retake), sharing the loaded model and latents."""
+        other = copy.copy(self)
+        other.seed = seed
+        return other
 
     # -- cheap: no torch, no model ----------------------------------------------------------
 
