@@ -62,6 +62,21 @@ _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
+_ANCHOR_ABOVE_FLOOR_DB = 6.0  # voice that anchors speech stands this far over the floor
+_PAUSE_SMOOTH_FRAMES = 5  # sound in a pause: the level over 50 ms...
+_PAUSE_APERIODICITY = 0.3  # a breath in a pause is unvoiced: median aperiodicity over this
+_RUMBLE_BAND_RATIO_DB = -25.0  # under this, 1-5 kHz vs 80-1000 Hz: a knock or rumble
+_PAUSE_UNDER_SPEECH_DB = 10.0  # sound in a pause louder than this under the speech: a word
+_PAUSE_AGREEMENT = 0.6  # ... a breath where the model's mean is this share of its threshold
+_ISOLATED_SECONDS = 0.2  # ... or, whatever the model says, where it lasts this long,
+_ISOLATED_OVER_FLOOR_DB = 8.0  # stands this far over the floor,
+_ISOLATED_UNDER_SPEECH_DB = 15.0  # this far under the speech,
+_ISOLATED_PARTED_SECONDS = 0.05  # this far from the voice on either side,
+_ISOLATED_APERIODICITY = 0.5  # and is noise through and through
+_FLOOR_MEAN_SECONDS = 0.3
+_FLOOR_MEAN_TOUCH_DB = 2.0  # a frame this close to the floor's mean is down at the floor
+_VALLEY_UNDER_PEAKS_DB = 15.0  # a valley this far under the sound on both sides...
+_VALLEY_FRAMES = 6  # ... for this long parts two sounds in a pause
 _TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
 _VOICED_APERIODICITY = 0.2  # ... and its vowels well under it
 CROSSFADE_SECONDS = 0.01  # at each cut
@@ -93,7 +108,7 @@ class BreathSettings(BaseModel):
         -5.0, ge=-40, le=0, description="a breath's mean level is at most this, dB re speech"
     )
     min_level_db: float = Field(
-        -65.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
+        -55.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
     )
     above_floor_db: float = Field(
         5.0, ge=1, le=30, description="breaths stand at least this far above the noise floor"
@@ -531,7 +546,8 @@ def _context(
     matrix, speech_level, floor = model_inputs(features)
     probability = (model or default_model()).probability(matrix)
     level_ok_low = (level >= floor + frame_margin_db(s)) & (level >= speech_level + s.min_level_db)
-    level_ok = level_ok_low & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+    loud = level > speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB
+    level_ok = level_ok_low & ~loud
     voiced = features.aperiodicity < s.voicing_threshold
     candidate = (probability >= s.threshold) & features.breathy & ~voiced & level_ok
     # Join breath frames across short dips (per-frame features of noise scatter), but never
@@ -541,11 +557,58 @@ def _context(
         np.pad(candidate, _CLOSE_FRAMES), np.ones(_CLOSE_FRAMES + 1, dtype=bool)
     )[_CLOSE_FRAMES:-_CLOSE_FRAMES]
     candidate = candidate | (closed & bridgeable)
+    # Voice for three frames running: what no breath has, even where noise looks periodic.
+    anchors = ndimage.binary_opening(
+        level_ok_low
+        & (level >= floor + _ANCHOR_ABOVE_FLOOR_DB)
+        & (features.aperiodicity < _VOICED_APERIODICITY),
+        np.ones(3, dtype=bool),
+    )
+    # Sound in a pause: a stretch over the floor that holds no voice, with no word in it. The
+    # model is trusted less there (a breath parted from the words by floor is what an energy-gap
+    # detector finds, whatever its spectrum): a run is a breath where the model half agrees, or
+    # where it is long, clearly over the floor, well under the speech and parted from the voice
+    # on both sides, so a loud isolated breath of a kind never seen is not missed.
+    per_second = features.sample_rate / features.hop
+    smooth = _smoothed_db(level, _PAUSE_SMOOTH_FRAMES)
+    # `floor` is the quietest 50 ms around; a fluctuating floor (brown noise, hum) spends most
+    # of its time well over that, near its mean: the quietest 300 ms mean around.
+    floor_mean = ndimage.minimum_filter1d(
+        _smoothed_db(level, round(_FLOOR_MEAN_SECONDS * per_second)),
+        2 * round(_FLOOR_CONTEXT * per_second) + 1,
+    )
+    down = np.maximum(floor + _FLOOR_TOUCH_DB, floor_mean + _FLOOR_MEAN_TOUCH_DB)
+    at_floor = level < down
+    sounding = (smooth >= down) & (level > SILENCE_DBFS)
+    voice_at = np.flatnonzero(anchors)
+    for run_start, run_stop in _runs(sounding):
+        if anchors[run_start:run_stop].any():
+            continue
+        # Two breaths in one pause stay two: where the level sinks far under the sound on both
+        # sides for a while, that is floor (a fluctuating floor, brown noise or hum, sits well
+        # over its own quietest moments).
+        part = smooth[run_start:run_stop]
+        valley = part < (
+            np.minimum(np.maximum.accumulate(part), np.maximum.accumulate(part[::-1])[::-1])
+            - _VALLEY_UNDER_PEAKS_DB
+        )
+        pieces = np.ones(run_stop - run_start, dtype=bool)
+        for v0, v1 in _runs(valley):
+            if v1 - v0 >= _VALLEY_FRAMES:
+                at_floor[run_start + v0 : run_start + v1] = True
+                candidate[run_start + v0 : run_start + v1] = False
+                pieces[v0:v1] = False
+        for a, b in _runs(pieces):
+            a, b = run_start + a, run_start + b
+            found = _pause_breath(features, s, (a, b), speech_level, floor, probability, voice_at)
+            if found == "isolated":
+                candidate[a:b] |= ~at_floor[a:b]
+            elif found == "agreed":  # only where the model half agrees: a word may lie beside it
+                agrees = probability[a:b] >= _PAUSE_AGREEMENT * s.threshold
+                candidate[a:b] |= ~at_floor[a:b] & agrees
     # A long breath dips between two pulls of air: join runs across such a dip, unvoiced and
     # touching the floor only briefly, but not across a stretch of floor (two breaths in one
     # pause) or voice.
-    at_floor = level < floor + _FLOOR_TOUCH_DB
-    loud = level > speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB
     runs = _runs(candidate)
     for (_, end), (start, _) in itertools.pairwise(runs):
         gap = slice(end, start)
@@ -558,11 +621,54 @@ def _context(
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
     # the breath next to it "touching" speech, with the stricter rules that come with that.
     speech = ~candidate & level_ok_low
-    # Voice for three frames running: what no breath has, even where noise looks periodic.
-    anchors = ndimage.binary_opening(
-        level_ok_low & (features.aperiodicity < _VOICED_APERIODICITY), np.ones(3, dtype=bool)
-    )
     return _Context(speech_level, floor, speech, candidate, probability, anchors)
+
+
+def _pause_breath(
+    features: Features,
+    s: BreathSettings,
+    span: tuple[int, int],
+    speech_level: np.ndarray,
+    floor: np.ndarray,
+    probability: np.ndarray,
+    voice_at: np.ndarray,
+) -> Literal["isolated", "agreed", ""]:
+    """Whether sound in a pause, frames [a, b) with no voice in them, is a breath: "isolated"
+    where it is long, clearly over the floor, well under the speech, noise through and through
+    and parted from the voice on both sides, whatever the model says; "agreed" where the model
+    half agrees; "" where it is no breath."""
+    a, b = span
+    per_second = features.sample_rate / features.hop
+    seconds = (b - a) / per_second
+    level = features.level[a:b].astype(np.float64)
+    mean_db = 10 * math.log10(max(float(np.mean(10 ** (level / 10))), 1e-30))
+    under_speech = float(np.median(speech_level[a:b])) - mean_db
+    over_floor = mean_db - float(np.median(floor[a:b]))
+    aperiodicity = float(np.median(features.aperiodicity[a:b]))
+    if (
+        seconds > s.max_duration
+        or under_speech < _PAUSE_UNDER_SPEECH_DB
+        or under_speech > -s.min_level_db
+        or over_floor < s.above_floor_db
+        or bool(np.any(level > speech_level[a:b] + s.max_level_db + _PEAK_ABOVE_MEAN_DB))
+        or aperiodicity < _PAUSE_APERIODICITY
+        or float(np.median(features.band_ratio[a:b])) < _RUMBLE_BAND_RATIO_DB
+    ):
+        return ""
+    k = int(np.searchsorted(voice_at, a))
+    parted = min(
+        (a - int(voice_at[k - 1]) - 1) if k > 0 else len(features.level),
+        (int(voice_at[k]) - b) if k < len(voice_at) else len(features.level),
+    )
+    if (
+        seconds >= _ISOLATED_SECONDS
+        and over_floor >= _ISOLATED_OVER_FLOOR_DB
+        and under_speech >= _ISOLATED_UNDER_SPEECH_DB
+        and aperiodicity >= _ISOLATED_APERIODICITY
+        and parted / per_second >= _ISOLATED_PARTED_SECONDS
+    ):
+        return "isolated"
+    return "agreed" if float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold else ""
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -698,7 +804,11 @@ def events_from_features(
         event_level = 10 * math.log10(float(power.mean()))
         floor = float(np.median(ctx.floor[a:b]))
         relative = event_level - float(np.median(ctx.speech_level[a:b]))
-        if event_level < floor + s.above_floor_db or relative > s.max_level_db:
+        if (
+            event_level < floor + s.above_floor_db
+            or relative > s.max_level_db
+            or relative < s.min_level_db
+        ):
             continue
         peak = float(np.percentile(level[a:b], 95))
         reduction = float(np.clip(peak - floor, s.reduction_db, s.max_reduction_db))
