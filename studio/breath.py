@@ -59,6 +59,7 @@ _BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is not floo
 _DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
 _FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
+_SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum duration
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
@@ -799,6 +800,11 @@ def events_from_features(
         else:
             shortest = s.min_duration
         if duration < shortest - 1e-9 or duration > s.max_duration:
+            continue
+        # A breath is sustained: a click or knock with a faint tail has little of it near its
+        # peak.
+        sustained = int(np.sum(level[a:b] >= np.max(level[a:b]) - _SUSTAIN_DB))
+        if sustained * seconds_per_frame < shortest - 1e-9:
             continue
         power = 10 ** (level[a:b] / 10)
         event_level = 10 * math.log10(float(power.mean()))
