@@ -59,6 +59,7 @@ _BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is not floo
 _DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
 _FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
+_TAIL_MAX_SECONDS = 0.25  # a flat stretch beside a word, shorter than this, is its tail
 _SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum duration
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
@@ -695,9 +696,29 @@ def _trim_touching(
     window = smooth[a : min(b, a + valley)]
     if window.size:
         k = int(np.argmin(window))
-        if window[k] <= window[0] - _VALLEY_DB:
+        # A dip between the two sounds: lower than where it starts and than what follows it
+        # in the event (not the breath's own fade towards its far end).
+        if (
+            window[k] <= window[0] - _VALLEY_DB
+            and smooth[a + k : b].max() >= window[k] + _VALLEY_DB
+        ):
             a += k
     return min(a + 1, b)
+
+
+def _reach_to_dip(
+    level: np.ndarray, smooth: np.ndarray, voiced: np.ndarray, a: int, limit: int
+) -> int:
+    """The new start of an event at `a` whose start touches speech: back over frames without
+    voice that fall towards the speech, to the dip between the two sounds (not past `limit`),
+    and one frame after it; `a` itself where nothing falls."""
+    start = a
+    while start - 1 > limit and smooth[start - 1] < smooth[start] and not voiced[start - 1]:
+        start -= 1
+    if start == a:
+        return a
+    dip = start - 1 + int(np.argmin(level[start - 1 : a]))
+    return min(a, dip + 1)
 
 
 def _sure_start(probability: np.ndarray, a: int, b: int, threshold: float) -> int:
@@ -775,6 +796,27 @@ def events_from_features(
             loudest = median + _ONSET_RISE_DB
             b = n - _trim_touching(level[::-1], smooth[::-1], n - b, n - a, loudest, valley)
         if b - a < 1:
+            continue
+        # ... and where the model was unsure of the breath's first frames next to the word, the
+        # event reaches back over them to that dip (it starts the frame after it).
+        if left:
+            a = _reach_to_dip(level, smooth, ctx.voiced, a, max(last_end, a - valley))
+        if right:
+            n = len(level)
+            b = n - _reach_to_dip(
+                level[::-1],
+                smooth[::-1],
+                ctx.voiced[::-1],
+                n - b,
+                n - min(n, b + valley),
+            )
+        # A breath after a word rises out of the dip between them; a short flat stretch that
+        # only trails off a word is the word's own tail (a fricative or a release), left alone.
+        if (
+            left
+            and (b - a) * seconds_per_frame < _TAIL_MAX_SECONDS
+            and float(np.max(smooth[a:b])) < float(np.min(smooth[max(0, a - 3) : a])) + _VALLEY_DB
+        ):
             continue
         # The model is unsure in the first and last frames of a breath: reach out over them
         # where nothing but floor is next to the event.
