@@ -8,14 +8,23 @@ Detection works on 10 ms frames (docs/breaths.md has the facts behind each choic
 - a small neural network (studio/breath_model.py, trained on generated breaths of six
   independent families by benchmarks/breath_train.py) scores each frame from those features
   taken relative to the speech and the floor around it, and from its surroundings;
-- frames it accepts that are unvoiced and within the settings' level bounds are joined into
-  events, across short dips (a long breath in two pulls), not across voice or a stretch of floor
-  (two breaths in one pause). Where an event touches speech, the touching side is trimmed past
-  any louder voiced frame, back to the dip between the two sounds, plus one frame, so the fades
-  never reach a word; untouched sides reach out over the floor by two frames. Events last
-  `min_duration` (`attached_min_duration` when touching speech, `edge_min_duration` before the
-  first and after the last speech when asked: `clean_take`) to `max_duration`, stand
-  `above_floor_db` over the floor and stay `max_level_db` under the speech.
+- frames it accepts that are unvoiced and within the settings' level bounds are candidates;
+- sound in a pause (a stretch over the floor that holds no voice, parted from the words by
+  floor) is judged as a whole, as an energy-gap detector would: it is a breath where the model
+  half agrees (its frames are taken) or, whatever the model says, where it lasts 200 ms, stands
+  8 dB over the floor and 15 dB under the speech, is noise through and through and lies 50 ms
+  from any voice (all of it is taken). A valley far under the sound on both sides parts two
+  breaths in one pause; "down at the floor" means near the floor's quietest 50 ms or its mean;
+- candidates are joined into events across short dips (a long breath in two pulls), not
+  across voice or a stretch of floor. Where an event touches speech, the touching side is
+  trimmed past any louder voiced frame, back to the dip between the two sounds, plus one frame,
+  so the fades never reach a word, and reaches back over frames the model doubted to that dip;
+  a short flat stretch trailing off a word is its tail, and a click with a faint tail is not
+  sustained: neither is a breath. Untouched sides reach out over the floor by two frames.
+  Events last `min_duration` (`attached_min_duration` when touching speech, `edge_min_duration`
+  before the first and after the last speech when asked: `clean_take`) to `max_duration`,
+  stand `above_floor_db` over the floor and between `min_level_db` and `max_level_db` of the
+  speech.
 
 Editing is a pure function of the events, so audio can be processed in blocks whose boundaries
 sit outside events with no seams: `attenuate` (default) brings each breath down to the local noise
