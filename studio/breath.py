@@ -8,14 +8,23 @@ Detection works on 10 ms frames (docs/breaths.md has the facts behind each choic
 - a small neural network (studio/breath_model.py, trained on generated breaths of six
   independent families by benchmarks/breath_train.py) scores each frame from those features
   taken relative to the speech and the floor around it, and from its surroundings;
-- frames it accepts that are unvoiced and within the settings' level bounds are joined into
-  events, across short dips (a long breath in two pulls), not across voice or a stretch of floor
-  (two breaths in one pause). Where an event touches speech, the touching side is trimmed past
-  any louder voiced frame, back to the dip between the two sounds, plus one frame, so the fades
-  never reach a word; untouched sides reach out over the floor by two frames. Events last
-  `min_duration` (`attached_min_duration` when touching speech, `edge_min_duration` before the
-  first and after the last speech when asked: `clean_take`) to `max_duration`, stand
-  `above_floor_db` over the floor and stay `max_level_db` under the speech.
+- frames it accepts that are unvoiced and within the settings' level bounds are candidates;
+- sound in a pause (a stretch over the floor that holds no voice, parted from the words by
+  floor) is judged as a whole, as an energy-gap detector would: it is a breath where the model
+  half agrees (its frames are taken) or, whatever the model says, where it lasts 200 ms, stands
+  8 dB over the floor and 15 dB under the speech, is noise through and through and lies 50 ms
+  from any voice (all of it is taken). A valley far under the sound on both sides parts two
+  breaths in one pause; "down at the floor" means near the floor's quietest 50 ms or its mean;
+- candidates are joined into events across short dips (a long breath in two pulls), not
+  across voice or a stretch of floor. Where an event touches speech, the touching side is
+  trimmed past any louder voiced frame, back to the dip between the two sounds, plus one frame,
+  so the fades never reach a word, and reaches back over frames the model doubted to that dip;
+  a short flat stretch trailing off a word is its tail, and a click with a faint tail is not
+  sustained: neither is a breath. Untouched sides reach out over the floor by two frames.
+  Events last `min_duration` (`attached_min_duration` when touching speech, `edge_min_duration`
+  before the first and after the last speech when asked: `clean_take`) to `max_duration`,
+  stand `above_floor_db` over the floor and between `min_level_db` and `max_level_db` of the
+  speech.
 
 Editing is a pure function of the events, so audio can be processed in blocks whose boundaries
 sit outside events with no seams: `attenuate` (default) brings each breath down to the local noise
@@ -59,9 +68,26 @@ _BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is not floo
 _DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
 _FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
+_TAIL_MAX_SECONDS = 0.25  # a flat stretch beside a word, shorter than this, is its tail
+_SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum duration
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
+_ANCHOR_ABOVE_FLOOR_DB = 6.0  # voice that anchors speech stands this far over the floor
+_PAUSE_SMOOTH_FRAMES = 5  # sound in a pause: the level over 50 ms...
+_PAUSE_APERIODICITY = 0.3  # a breath in a pause is unvoiced: median aperiodicity over this
+_RUMBLE_BAND_RATIO_DB = -25.0  # under this, 1-5 kHz vs 80-1000 Hz: a knock or rumble
+_PAUSE_UNDER_SPEECH_DB = 10.0  # sound in a pause louder than this under the speech: a word
+_PAUSE_AGREEMENT = 0.6  # ... a breath where the model's mean is this share of its threshold
+_ISOLATED_SECONDS = 0.2  # ... or, whatever the model says, where it lasts this long,
+_ISOLATED_OVER_FLOOR_DB = 8.0  # stands this far over the floor,
+_ISOLATED_UNDER_SPEECH_DB = 15.0  # this far under the speech,
+_ISOLATED_PARTED_SECONDS = 0.05  # this far from the voice on either side,
+_ISOLATED_APERIODICITY = 0.5  # and is noise through and through
+_FLOOR_MEAN_SECONDS = 0.3
+_FLOOR_MEAN_TOUCH_DB = 2.0  # a frame this close to the floor's mean is down at the floor
+_VALLEY_UNDER_PEAKS_DB = 15.0  # a valley this far under the sound on both sides...
+_VALLEY_FRAMES = 6  # ... for this long parts two sounds in a pause
 _TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
 _VOICED_APERIODICITY = 0.2  # ... and its vowels well under it
 CROSSFADE_SECONDS = 0.01  # at each cut
@@ -93,7 +119,7 @@ class BreathSettings(BaseModel):
         -5.0, ge=-40, le=0, description="a breath's mean level is at most this, dB re speech"
     )
     min_level_db: float = Field(
-        -65.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
+        -55.0, ge=-90, le=-10, description="quieter than this (dB re speech) is left alone"
     )
     above_floor_db: float = Field(
         5.0, ge=1, le=30, description="breaths stand at least this far above the noise floor"
@@ -531,7 +557,8 @@ def _context(
     matrix, speech_level, floor = model_inputs(features)
     probability = (model or default_model()).probability(matrix)
     level_ok_low = (level >= floor + frame_margin_db(s)) & (level >= speech_level + s.min_level_db)
-    level_ok = level_ok_low & (level <= speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB)
+    loud = level > speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB
+    level_ok = level_ok_low & ~loud
     voiced = features.aperiodicity < s.voicing_threshold
     candidate = (probability >= s.threshold) & features.breathy & ~voiced & level_ok
     # Join breath frames across short dips (per-frame features of noise scatter), but never
@@ -541,11 +568,58 @@ def _context(
         np.pad(candidate, _CLOSE_FRAMES), np.ones(_CLOSE_FRAMES + 1, dtype=bool)
     )[_CLOSE_FRAMES:-_CLOSE_FRAMES]
     candidate = candidate | (closed & bridgeable)
+    # Voice for three frames running: what no breath has, even where noise looks periodic.
+    anchors = ndimage.binary_opening(
+        level_ok_low
+        & (level >= floor + _ANCHOR_ABOVE_FLOOR_DB)
+        & (features.aperiodicity < _VOICED_APERIODICITY),
+        np.ones(3, dtype=bool),
+    )
+    # Sound in a pause: a stretch over the floor that holds no voice, with no word in it. The
+    # model is trusted less there (a breath parted from the words by floor is what an energy-gap
+    # detector finds, whatever its spectrum): a run is a breath where the model half agrees, or
+    # where it is long, clearly over the floor, well under the speech and parted from the voice
+    # on both sides, so a loud isolated breath of a kind never seen is not missed.
+    per_second = features.sample_rate / features.hop
+    smooth = _smoothed_db(level, _PAUSE_SMOOTH_FRAMES)
+    # `floor` is the quietest 50 ms around; a fluctuating floor (brown noise, hum) spends most
+    # of its time well over that, near its mean: the quietest 300 ms mean around.
+    floor_mean = ndimage.minimum_filter1d(
+        _smoothed_db(level, round(_FLOOR_MEAN_SECONDS * per_second)),
+        2 * round(_FLOOR_CONTEXT * per_second) + 1,
+    )
+    down = np.maximum(floor + _FLOOR_TOUCH_DB, floor_mean + _FLOOR_MEAN_TOUCH_DB)
+    at_floor = level < down
+    sounding = (smooth >= down) & (level > SILENCE_DBFS)
+    voice_at = np.flatnonzero(anchors)
+    for run_start, run_stop in _runs(sounding):
+        if anchors[run_start:run_stop].any():
+            continue
+        # Two breaths in one pause stay two: where the level sinks far under the sound on both
+        # sides for a while, that is floor (a fluctuating floor, brown noise or hum, sits well
+        # over its own quietest moments).
+        part = smooth[run_start:run_stop]
+        valley = part < (
+            np.minimum(np.maximum.accumulate(part), np.maximum.accumulate(part[::-1])[::-1])
+            - _VALLEY_UNDER_PEAKS_DB
+        )
+        pieces = np.ones(run_stop - run_start, dtype=bool)
+        for v0, v1 in _runs(valley):
+            if v1 - v0 >= _VALLEY_FRAMES:
+                at_floor[run_start + v0 : run_start + v1] = True
+                candidate[run_start + v0 : run_start + v1] = False
+                pieces[v0:v1] = False
+        for a, b in _runs(pieces):
+            a, b = run_start + a, run_start + b
+            found = _pause_breath(features, s, (a, b), speech_level, floor, probability, voice_at)
+            if found == "isolated":
+                candidate[a:b] |= ~at_floor[a:b]
+            elif found == "agreed":  # only where the model half agrees: a word may lie beside it
+                agrees = probability[a:b] >= _PAUSE_AGREEMENT * s.threshold
+                candidate[a:b] |= ~at_floor[a:b] & agrees
     # A long breath dips between two pulls of air: join runs across such a dip, unvoiced and
     # touching the floor only briefly, but not across a stretch of floor (two breaths in one
     # pause) or voice.
-    at_floor = level < floor + _FLOOR_TOUCH_DB
-    loud = level > speech_level + s.max_level_db + _PEAK_ABOVE_MEAN_DB
     runs = _runs(candidate)
     for (_, end), (start, _) in itertools.pairwise(runs):
         gap = slice(end, start)
@@ -558,11 +632,54 @@ def _context(
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
     # the breath next to it "touching" speech, with the stricter rules that come with that.
     speech = ~candidate & level_ok_low
-    # Voice for three frames running: what no breath has, even where noise looks periodic.
-    anchors = ndimage.binary_opening(
-        level_ok_low & (features.aperiodicity < _VOICED_APERIODICITY), np.ones(3, dtype=bool)
-    )
     return _Context(speech_level, floor, speech, candidate, probability, anchors)
+
+
+def _pause_breath(
+    features: Features,
+    s: BreathSettings,
+    span: tuple[int, int],
+    speech_level: np.ndarray,
+    floor: np.ndarray,
+    probability: np.ndarray,
+    voice_at: np.ndarray,
+) -> Literal["isolated", "agreed", ""]:
+    """Whether sound in a pause, frames [a, b) with no voice in them, is a breath: "isolated"
+    where it is long, clearly over the floor, well under the speech, noise through and through
+    and parted from the voice on both sides, whatever the model says; "agreed" where the model
+    half agrees; "" where it is no breath."""
+    a, b = span
+    per_second = features.sample_rate / features.hop
+    seconds = (b - a) / per_second
+    level = features.level[a:b].astype(np.float64)
+    mean_db = 10 * math.log10(max(float(np.mean(10 ** (level / 10))), 1e-30))
+    under_speech = float(np.median(speech_level[a:b])) - mean_db
+    over_floor = mean_db - float(np.median(floor[a:b]))
+    aperiodicity = float(np.median(features.aperiodicity[a:b]))
+    if (
+        seconds > s.max_duration
+        or under_speech < _PAUSE_UNDER_SPEECH_DB
+        or under_speech > -s.min_level_db
+        or over_floor < s.above_floor_db
+        or bool(np.any(level > speech_level[a:b] + s.max_level_db + _PEAK_ABOVE_MEAN_DB))
+        or aperiodicity < _PAUSE_APERIODICITY
+        or float(np.median(features.band_ratio[a:b])) < _RUMBLE_BAND_RATIO_DB
+    ):
+        return ""
+    k = int(np.searchsorted(voice_at, a))
+    parted = min(
+        (a - int(voice_at[k - 1]) - 1) if k > 0 else len(features.level),
+        (int(voice_at[k]) - b) if k < len(voice_at) else len(features.level),
+    )
+    if (
+        seconds >= _ISOLATED_SECONDS
+        and over_floor >= _ISOLATED_OVER_FLOOR_DB
+        and under_speech >= _ISOLATED_UNDER_SPEECH_DB
+        and aperiodicity >= _ISOLATED_APERIODICITY
+        and parted / per_second >= _ISOLATED_PARTED_SECONDS
+    ):
+        return "isolated"
+    return "agreed" if float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold else ""
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -588,9 +705,29 @@ def _trim_touching(
     window = smooth[a : min(b, a + valley)]
     if window.size:
         k = int(np.argmin(window))
-        if window[k] <= window[0] - _VALLEY_DB:
+        # A dip between the two sounds: lower than where it starts and than what follows it
+        # in the event (not the breath's own fade towards its far end).
+        if (
+            window[k] <= window[0] - _VALLEY_DB
+            and smooth[a + k : b].max() >= window[k] + _VALLEY_DB
+        ):
             a += k
     return min(a + 1, b)
+
+
+def _reach_to_dip(
+    level: np.ndarray, smooth: np.ndarray, voiced: np.ndarray, a: int, limit: int
+) -> int:
+    """The new start of an event at `a` whose start touches speech: back over frames without
+    voice that fall towards the speech, to the dip between the two sounds (not past `limit`),
+    and one frame after it; `a` itself where nothing falls."""
+    start = a
+    while start - 1 > limit and smooth[start - 1] < smooth[start] and not voiced[start - 1]:
+        start -= 1
+    if start == a:
+        return a
+    dip = start - 1 + int(np.argmin(level[start - 1 : a]))
+    return min(a, dip + 1)
 
 
 def _sure_start(probability: np.ndarray, a: int, b: int, threshold: float) -> int:
@@ -669,6 +806,27 @@ def events_from_features(
             b = n - _trim_touching(level[::-1], smooth[::-1], n - b, n - a, loudest, valley)
         if b - a < 1:
             continue
+        # ... and where the model was unsure of the breath's first frames next to the word, the
+        # event reaches back over them to that dip (it starts the frame after it).
+        if left:
+            a = _reach_to_dip(level, smooth, ctx.voiced, a, max(last_end, a - valley))
+        if right:
+            n = len(level)
+            b = n - _reach_to_dip(
+                level[::-1],
+                smooth[::-1],
+                ctx.voiced[::-1],
+                n - b,
+                n - min(n, b + valley),
+            )
+        # A breath after a word rises out of the dip between them; a short flat stretch that
+        # only trails off a word is the word's own tail (a fricative or a release), left alone.
+        if (
+            left
+            and (b - a) * seconds_per_frame < _TAIL_MAX_SECONDS
+            and float(np.max(smooth[a:b])) < float(np.min(smooth[max(0, a - 3) : a])) + _VALLEY_DB
+        ):
+            continue
         # The model is unsure in the first and last frames of a breath: reach out over them
         # where nothing but floor is next to the event.
         if not left:
@@ -694,11 +852,20 @@ def events_from_features(
             shortest = s.min_duration
         if duration < shortest - 1e-9 or duration > s.max_duration:
             continue
+        # A breath is sustained: a click or knock with a faint tail has little of it near its
+        # peak.
+        sustained = int(np.sum(level[a:b] >= np.max(level[a:b]) - _SUSTAIN_DB))
+        if sustained * seconds_per_frame < shortest - 1e-9:
+            continue
         power = 10 ** (level[a:b] / 10)
         event_level = 10 * math.log10(float(power.mean()))
         floor = float(np.median(ctx.floor[a:b]))
         relative = event_level - float(np.median(ctx.speech_level[a:b]))
-        if event_level < floor + s.above_floor_db or relative > s.max_level_db:
+        if (
+            event_level < floor + s.above_floor_db
+            or relative > s.max_level_db
+            or relative < s.min_level_db
+        ):
             continue
         peak = float(np.percentile(level[a:b], 95))
         reduction = float(np.clip(peak - floor, s.reduction_db, s.max_reduction_db))

@@ -45,6 +45,7 @@ FAMILIES = ("mouth", "nose", "smack", "catch", "recovery", "sigh")
 PLACEMENTS = ("pause", "before_word", "after_word", "comma", "double")
 RATES = (16000, 22050, 44100, 48000)
 FLOORS = ("white", "pink", "brown", "hum", "silent")
+EXHALATIONS = {"sigh"}  # families that only trail a phrase
 
 # Sentences with a comma can be split there (the comma placement); the two halves are spoken as
 # separate takes and joined with a short pause, as a narrator who breathes at a comma would.
@@ -427,10 +428,13 @@ def build_scene(
     negative_sentences: int = 2,
     sample_rate: int | None = None,
     floor_kind: str | None = None,
+    maker: Callable[[np.random.Generator, float], np.ndarray] | None = None,
 ) -> Scene:
     """A recording of `sentences` + `negative_sentences` takes by `voice` with breaths of one
-    `family` in most pauses, each at its own placement and level."""
-    rng = np.random.default_rng([seed, FAMILIES.index(family)])
+    `family` in most pauses, each at its own placement and level. `maker(rng, level_db)` makes
+    the breaths of a family that is not one of FAMILIES (tests/breath_outside.py)."""
+    index = FAMILIES.index(family) if maker is None else 100 + sum(map(ord, family))
+    rng = np.random.default_rng([seed, index])
     rate = sample_rate or int(rng.choice(RATES))
     floor_kind = floor_kind or str(rng.choice(FLOORS))
     floor_db = float(rng.uniform(-78, -45))  # for "silent", only how loud the breaths may be
@@ -472,7 +476,7 @@ def build_scene(
         last = index == len(phrases) - 1
         if at_comma:
             placement = "comma"
-        elif family == "sigh":
+        elif family in EXHALATIONS:
             placement = "after_word"  # an exhalation trails the phrase
         else:
             placement = str(rng.choice(sample_placements))
@@ -494,7 +498,8 @@ def build_scene(
         breaths = []
         for _ in range(count):
             level, below, above = breath_level()
-            breaths.append((make_breath(family, rng, level), below, above))
+            breath = make_breath(family, rng, level) if maker is None else maker(rng, level)
+            breaths.append((breath, below, above))
         lengths = [len(b[0]) for b in breaths]
         between = round(rng.uniform(0.08, 0.25) * BASE_RATE) if count == 2 else 0
         body = sum(lengths) + between

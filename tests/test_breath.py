@@ -162,9 +162,7 @@ def test_attenuate_lowers_breaths_and_leaves_the_rest(fixture: Fixture, cleaned)
     assert out.shape == fixture.audio.shape and out.dtype == np.float32
     reductions = reductions_db(fixture, out)
     assert np.median(reductions) >= 15, reductions
-    # This fixture's breaths are a synthesis the model never saw in training: one in twelve
-    # may be missed or cut short (the F1 test above bounds how many), most come well down.
-    assert np.percentile(reductions, 25) >= 10, reductions
+    assert min(reductions) >= 10, reductions
     assert outside_snr_db(fixture, out) >= 35
 
 
@@ -190,10 +188,7 @@ def test_events_carry_what_was_done(cleaned) -> None:
 def test_no_clicks_at_edit_points(fixture: Fixture, cleaned, mode: str) -> None:
     result = cleaned[mode]
     points = edit_points(list(result.events), fixture.sample_rate, CROSSFADE_SECONDS)
-    # A click is a step of 10 dB and more. Where an event ends out in the floor, room tone
-    # (remove) mixes with the floor, whose sample-to-sample peaks differ by a dB or so.
-    allowed = 2.0 if mode == "remove" else 1.0
-    assert click_db(fixture.audio, result.audio, points, fixture.sample_rate) <= allowed
+    assert click_db(fixture.audio, result.audio, points, fixture.sample_rate) <= 1.0
 
 
 # --- remove and cut -----------------------------------------------------------------------
@@ -272,12 +267,9 @@ def test_clean_take_finds_breaths_at_a_takes_edges(fixture: Fixture) -> None:
     assert [e.at_edge for e in events] == [True, True]
     speech = slice(lead + onset, lead + offset)
     assert np.array_equal(out[speech], audio[speech])
-    # Where a breath runs right into the first word or out of the last, its frames next to
-    # the word stay (the model can't tell them from the word's onset or tail, and words are
-    # never touched): each breath comes down by 6 dB as a whole, not 15. A known shortfall.
     for region in (slice(lead + onset - len(before), lead + onset), slice(lead + offset, None)):
         energy_in = np.sum(audio[region].astype(np.float64) ** 2)
-        assert np.sum(out[region].astype(np.float64) ** 2) < energy_in / 10**0.6
+        assert np.sum(out[region].astype(np.float64) ** 2) < energy_in / 10**1.5
     # Looking only at the edges finds the same two; switched off, nothing happens.
     assert len(clean_breaths(audio, rate, BreathSettings(), edges_only=True).events) == 2
     off, none = clean_take(audio, rate, BreathSettings(enabled=False))
@@ -454,8 +446,7 @@ def test_cli_clean(tmp_path: Path, fixture: Fixture) -> None:
     assert result.returncode == 0, result.stderr
     assert "breaths" in result.stdout and "cut" in result.stdout
     report = json.loads((tmp_path / "breaths.json").read_text())
-    found = clean_breaths(fixture.audio, fixture.sample_rate, BreathSettings(mode="cut")).events
-    assert report["totals"]["breaths"] == len(found) >= len(fixture.breaths) - 2
+    assert report["totals"]["breaths"] == len(fixture.breaths)
     assert sf.info(tmp_path / "out.wav").frames < len(fixture.audio)
 
     bad = run_studio("clean", str(tmp_path / "none.wav"), "-o", str(tmp_path / "x.wav"))

@@ -86,18 +86,16 @@ def test_breaths_of_an_unheard_voice_are_found_and_lowered(scenes: list[Scene]) 
     assert 10 * np.log10(signal / change) >= 30
 
 
-def test_real_read_speech_raises_few_false_alarms() -> None:
+def test_real_read_speech_raises_no_false_alarm() -> None:
     """Hand-labelled real recordings (tests/data/moonshine), which hold no clearly audible
-    breath: detections outside the stretches marked unsure are false alarms. The issue's target
-    (precision 0.9) is not met yet: two in 83 s; this keeps it from getting worse."""
-    seconds = false = 0.0
+    breath: every detection outside the stretches marked unsure is a false alarm."""
+    false = 0
     for name in REAL_RECORDINGS:
         audio, rate, reference, unsure = load_real(name)
         found = [(e.start, e.end) for e in detect_breaths(audio, rate, BreathSettings())]
         spans = counted(found, unsure)
         false += len(spans) - len(match_events(spans, reference))
-        seconds += len(audio) / rate
-    assert false <= seconds / 30, false
+    assert false == 0, false
 
 
 def test_real_labels_are_well_formed() -> None:
@@ -154,3 +152,56 @@ def test_cli_plot_without_matplotlib_is_one_line(tmp_path: Path, scenes: list[Sc
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "matplotlib" in result.stderr
     assert not (tmp_path / "out.wav").exists() and not (tmp_path / "p.png").exists()
+
+
+def test_a_loud_isolated_breath_of_an_unseen_kind_is_found() -> None:
+    """The issue's example: 0.64 s of breath 24 dB under the speech on a -56 dBFS floor, alone in
+    a pause, made as no training family is: bright noise (high-passed at 2 kHz, sibilant-like to
+    the model) under a flat envelope with a slow attack the model doubts."""
+    import scipy.signal
+
+    from tests.breath_scenes import BASE_RATE, active_level_db, make_floor
+
+    voice = espeak_voice("en-us+f3")
+    first, second = voice.speak("We pressed record."), voice.speak("Then the room went quiet.")
+    speech_db = -20.0
+    first = first * 10 ** ((speech_db - active_level_db(first)) / 20)
+    second = second * 10 ** ((speech_db - active_level_db(second)) / 20)
+    rng = np.random.default_rng(5)
+    n = round(0.64 * BASE_RATE)
+    bright = scipy.signal.butter(2, 2000, "highpass", fs=BASE_RATE, output="sos")
+    breath = scipy.signal.sosfilt(bright, rng.standard_normal(n))
+    breath *= np.interp(np.arange(n), [0, 0.25 * n, 0.9 * n, n - 1], [0, 1, 1, 0])
+    breath *= 10 ** ((speech_db - 24) / 20) / np.sqrt(np.mean(breath**2))
+    pause = np.zeros(round(0.4 * BASE_RATE))
+    audio = np.concatenate((first, pause, breath, pause, second)).astype(np.float32)
+    audio += make_floor("pink", rng, len(audio), BASE_RATE, -56.0)
+    start = (len(first) + len(pause)) / BASE_RATE
+    result = clean_breaths(audio, BASE_RATE, BreathSettings())
+    spans = [(e.start, e.end) for e in result.events]
+    assert match_events(spans, [(start, start + 0.64)]) and len(spans) == 1, spans
+    inside = slice(round((start + 0.1) * BASE_RATE), round((start + 0.54) * BASE_RATE))
+    before = np.sum(audio[inside].astype(np.float64) ** 2)
+    after = np.sum(result.audio[inside].astype(np.float64) ** 2)
+    assert 10 * np.log10(before / after) >= 20 - 1e-3  # brought down by at least reduction_db
+
+
+@pytest.mark.slow  # synthesizes scenes with espeak-ng voices
+def test_outside_families_are_found() -> None:
+    """Breath syntheses that neither the model nor the detector's rules were built on
+    (tests/breath_outside.py), one scene each."""
+    from tests.breath_outside import OUTSIDE
+
+    hits = found = labelled = 0
+    for i, (family, maker) in enumerate(OUTSIDE.items()):
+        voice = espeak_voice(("en-us+m3", "en-us+f3")[i % 2])
+        scene = build_scene(
+            voice, family, seed=7, texts=EVAL_TEXTS, negatives=EVAL_NEGATIVES, maker=maker
+        )
+        spans = [
+            (e.start, e.end)
+            for e in detect_breaths(scene.audio, scene.sample_rate, BreathSettings())
+        ]
+        hits += len(match_events(spans, [(b.start, b.end) for b in scene.labels]))
+        found, labelled = found + len(spans), labelled + len(scene.labels)
+    assert hits / found >= 0.85 and hits / labelled >= 0.85, (hits, found, labelled)
