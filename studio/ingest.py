@@ -18,7 +18,6 @@ from typing import Any, ClassVar, TypeAlias
 from urllib.parse import urljoin, urlsplit
 
 import nh3
-
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
