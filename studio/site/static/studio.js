@@ -40,7 +40,6 @@
     var transcript = document.querySelector("[data-transcript]");
     var cues = transcript ? Array.prototype.slice.call(transcript.querySelectorAll(".cue")) : [];
     var cueStarts = cues.map(function (c) { return parseFloat(c.dataset.start); });
-    var cueEnds = cues.map(function (c) { return parseFloat(c.dataset.end); });
     var duration = parseFloat(player.dataset.duration) || 0;
     var scrubbing = false;
     var currentCue = -1, currentChapter = -1;
@@ -97,8 +96,8 @@
       if (!scrubbing) scrub.value = time;
       elapsed.textContent = clock(time);
       scrub.setAttribute("aria-valuetext", clock(time) + " of " + clock(duration));
-      var cue = lastStartedBy(cueStarts, time);
-      showCue(cue >= 0 && time < cueEnds[cue] + 0.5 ? cue : -1);
+      // The sentence being read stays marked through the pause after it, until the next.
+      showCue(lastStartedBy(cueStarts, time));
       showChapter(lastStartedBy(chapterStarts, time + 0.05));
     }
 
