@@ -827,7 +827,10 @@ def _sanitized_notes(markup: str, *, base: str = "") -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener",
     )
-    return cleaned.strip()
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()  # an image's paragraph, say
+
+
+_EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>\n?")
 
 
 def _check_chapter_level(chapter_level: int) -> None:

@@ -145,7 +145,9 @@ def page_of(browser, url: str) -> Iterator[object]:
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
-    page.on("response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
+    page.on(
+        "response", lambda r: problems.append(f"{r.status}: {r.url}") if r.status >= 400 else None
+    )
     page.goto(url)
     page.wait_for_load_state("load")
     yield page
@@ -204,7 +206,9 @@ def test_a_chapter_seeks_and_the_transcript_follows_the_audio(browser, site: str
         chapters.nth(1).click()
         time = page.locator("audio").evaluate("a => a.currentTime")
         assert target - 0.01 <= time < target + 2
-        page.wait_for_function("document.querySelector('audio').currentTime > %f" % (target + 0.3))
+        page.wait_for_function(
+            "t => document.querySelector('audio').currentTime > t", arg=target + 0.3
+        )
         page.locator(".cue.current").wait_for()
         assert chapters.nth(1).get_attribute("aria-current") == "true"
         current = page.locator(".cue.current")
@@ -214,8 +218,9 @@ def test_a_chapter_seeks_and_the_transcript_follows_the_audio(browser, site: str
         assert start <= target + 2
         # Playing on, the highlight moves to the next sentence, and the player says where it is.
         page.wait_for_function(
-            "(() => { const c = document.querySelector('.cue.current');"
-            " return c && parseFloat(c.dataset.start) > %f; })()" % start,
+            "s => { const c = document.querySelector('.cue.current');"
+            " return c && parseFloat(c.dataset.start) > s; }",
+            arg=start,
             timeout=20_000,
         )
         assert page.locator(".cue.current").inner_text() != first
@@ -288,7 +293,7 @@ def test_the_embed_plays_in_an_iframe(browser, site: str, built: tuple[Path, str
     host = public / "host-test.html"  # a blog post embedding the player, served beside it
     host.write_text(
         '<!doctype html><html lang="en"><title>A post</title><link rel="icon" href="data:,">'
-        '<p>Listen:</p>'
+        "<p>Listen:</p>"
         '<iframe src="embed/welcome.html" title="Episode" width="600" height="180" '
         'style="border:0"></iframe>',
         encoding="utf-8",
@@ -347,6 +352,8 @@ def test_dark_theme_follows_the_system(browser, site: str) -> None:
         context = browser.new_context(color_scheme=scheme)
         page = context.new_page()
         page.goto(f"{site}/index.html")
-        colours[scheme] = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        colours[scheme] = page.evaluate(
+            "getComputedStyle(document.documentElement).backgroundColor"
+        )
         context.close()
     assert colours["light"] != colours["dark"]
