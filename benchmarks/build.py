@@ -1,10 +1,12 @@
-"""Build a 3-essay show cold, unchanged and after a one-paragraph edit; time 1,000-episode feeds.
+"""Build a 3-essay show cold, unchanged and after a one-paragraph edit; time 1,000-episode feeds
+and what the show's site adds to an unchanged rebuild.
 
 The show is `studio init`'s with three essays of about 1,600 words (or, with --mixed, of 1,600,
 400 and 100 words), built with the real CLI and a fresh take cache; the edit rewrites one paragraph
 of the first (longest) essay. Targets (issue 5):
 unchanged rebuild <= 5% of the cold build, a one-paragraph edit <= 15%, and feed generation for
-1,000 episodes <= 2 s.
+1,000 episodes <= 2 s; issue 16: the site adds <= 0.2 s to an unchanged rebuild of the 3-essay
+show (timed in process, `write_site`, and as whole builds with the site on and off).
 
     .venv/bin/python benchmarks/build.py [--jobs N] [--mixed] [--episodes 1000]
 """
@@ -161,6 +163,34 @@ def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
     return studio("feed", "--config", str(folder), env=env)
 
 
+def site_write(show: Path, rounds: int = 5) -> tuple[float, float, int]:
+    """Time `write_site` on a built show in this process: (first call, median of the rest,
+    files it wrote). The first call imports Jinja2 and compiles the templates, as a build does."""
+    from studio.show.config import load_show
+    from studio.show.guids import assign_guids
+    from studio.show.plan import plan_episodes
+    from studio.show.site import write_site
+
+    loaded = load_show(show)
+    plans = assign_guids(loaded, plan_episodes(loaded))
+    times, written = [], 0
+    for _ in range(rounds + 1):
+        started = time.perf_counter()
+        report = write_site(loaded, plans)
+        times.append(time.perf_counter() - started)
+        assert report is not None
+        written += len(report.written)
+    rest = sorted(times[1:])
+    return times[0], rest[len(rest) // 2], written
+
+
+def set_site(show: Path, enabled: bool) -> None:
+    config = show / "studio.toml"
+    text = config.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^enabled = (true|false)$", f"enabled = {str(enabled).lower()}", text)
+    config.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="studio build --jobs")
@@ -181,6 +211,13 @@ def main() -> None:
         manifests = [Manifest.read(p) for p in (show / ".studio" / "manifests").glob("*.json")]
         manifests = [m for m in manifests if m is not None]
         unchanged = studio(*build, env=env)
+        site_first, site_median, site_written = site_write(show)
+        set_site(show, False)
+        studio(*build, env=env)  # the feed's links change once
+        unchanged_no_site = min(studio(*build, env=env) for _ in range(3))
+        set_site(show, True)
+        studio(*build, env=env)
+        unchanged_site = min(studio(*build, env=env) for _ in range(3))
         edit_one_paragraph(essays[0])
         edited = studio(*build, env=env)
         slug = re.search(r"(?m)^slug: (.*)$", essays[0].read_text(encoding="utf-8"))
@@ -197,6 +234,14 @@ def main() -> None:
     print(
         f"one-paragraph edit:        {edited:7.2f} s   {edited / cold:6.1%} of cold"
         f"   ({edited_manifest.cache.synthesized} takes synthesized)"
+    )
+    print(
+        f"site, unchanged (write_site in process): first {site_first:.3f} s, then "
+        f"{site_median:.3f} s (median); {site_written} files rewritten"
+    )
+    print(
+        f"unchanged rebuild, best of 3: site on {unchanged_site:.2f} s, off "
+        f"{unchanged_no_site:.2f} s: the site adds {unchanged_site - unchanged_no_site:+.2f} s"
     )
     print(
         f"feed, {args.episodes} episodes (build_feed):  {feed_seconds:6.3f} s"

@@ -20,15 +20,15 @@ from studio.show.guids import assign_guids
 from studio.show.init import init_show
 from studio.show.plan import plan_episodes
 from studio.show.site import transcript, write_site
-from studio.site.render import (
+from studio.site.model import (
     Cue,
     Link,
     SiteChapter,
     SiteEpisode,
     SiteShow,
     TranscriptSection,
-    render_site,
 )
+from studio.site.render import render_site
 
 BASE = "https://example.com/pod"
 SHOW = SiteShow(
@@ -51,6 +51,7 @@ def episode(slug: str, day: int, **fields) -> SiteEpisode:
         "duration": 125.5,
         "audio": f"{slug}.mp3",
         "audio_bytes": 1_500_000,
+        "vtt": f"{slug}.vtt",
         "chapters": (SiteChapter(0.0, "Opening"), SiteChapter(61.0, "Later & more")),
         "transcript": (
             TranscriptSection(
@@ -130,7 +131,7 @@ def test_pages_load_nothing_from_the_network_and_every_local_link_resolves(
     for name, data in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
-    for name in ("cover.png", "a.mp3", "b.mp3"):
+    for name in ("cover.png", "a.mp3", "b.mp3", "a.vtt", "b.vtt"):
         (tmp_path / name).write_bytes(b"x")
     for name in files:
         if not name.endswith(".html"):
@@ -332,6 +333,13 @@ def test_the_site_is_written_once_and_an_unchanged_rebuild_rewrites_nothing(
     again = build_site(folder)
     assert not again.changed and again.snippets == ()
     assert site_state(public) == before
+    # A page gone is written again; a link changed in an essay changes its page alone.
+    (public / "episodes" / "one.html").unlink()
+    assert build_site(folder).written == ("episodes/one.html",)
+    essay = folder / "essays" / "two.md"
+    essay.write_text(essay.read_text().replace("https://ex.org/two", "https://ex.org/2"))
+    assert build_site(folder).written == ("episodes/two.html",)
+    assert 'href="https://ex.org/2"' in (public / "episodes" / "two.html").read_text()
     # The feed links to the pages: the item to its episode's, the show to the index.
     feed = etree.parse(str(public / "feed.xml")).getroot()
     assert feed.findtext("channel/link") == "https://example.com/podcast/index.html"
@@ -347,6 +355,21 @@ def test_pages_of_episodes_gone_from_the_feed_are_removed(tmp_path: Path) -> Non
     assert report.removed == ("episodes/two.html", "embed/two.html")
     assert not (folder / "public" / "episodes" / "two.html").exists()
     assert (folder / "public" / "episodes" / "one.html").exists()
+
+
+def test_an_essay_that_fails_keeps_its_page_and_its_place_on_the_index(tmp_path: Path) -> None:
+    folder = fake_show(tmp_path / "show", ["one", "two"])
+    build_site(folder)
+    page = folder / "public" / "episodes" / "two.html"
+    before = page.read_bytes()
+    (folder / "essays" / "two.md").write_text("---\ntitle: [broken\n---\n\nText.\n")
+    report = build_site(folder)  # the feed keeps the episode as published
+    assert report.pages == 1 and page.read_bytes() == before and report.removed == ()
+    index = LexborHTMLParser((folder / "public" / "index.html").read_text()).root
+    titles = [h.text() for h in index.css(".episodes h3")]
+    assert titles == ["Essay two", "Essay one"]
+    hrefs = [a.attributes.get("href") for a in index.css(".episodes h3 a")]
+    assert hrefs == ["episodes/two.html", "episodes/one.html"]
 
 
 def test_site_false_writes_no_site_and_the_feed_links_as_before(tmp_path: Path) -> None:

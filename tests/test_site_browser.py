@@ -166,7 +166,8 @@ def test_the_build_writes_the_site_and_prints_the_embed_snippet(built: tuple[Pat
         assert f'<iframe src="https://example.com/podcast/embed/{slug}.html"' in stdout
     again = run_studio("build", "--config", str(folder))
     assert again.returncode == 0, again.stderr
-    assert "unchanged" in again.stdout and "<iframe" not in again.stdout
+    assert re.search(r"(?m)^unchanged .*index\.html \(2 episode pages\)$", again.stdout)
+    assert "<iframe" not in again.stdout
 
 
 def test_index_lists_episodes_newest_first_with_subscribe_links(browser, site: str) -> None:

@@ -2,20 +2,24 @@
 
 What goes on the pages is gathered here from what the build left on disk (manifests, MP3s, the
 feed just written) and the essays themselves (their show notes), then handed to
-`studio.site.render_site` as plain values. A page is written only when its bytes change, so an
-unchanged rebuild rewrites nothing.
+`studio.site.render.render_site` as plain values. A page is written only when its bytes change,
+so an unchanged rebuild rewrites nothing; and when the values, the templates and the files
+written last time are all as they were (`.studio/site.json`), nothing is rendered at all.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from lxml import etree
 
+from studio import __version__
 from studio.errors import StudioError
-from studio.files import write_bytes_atomic
+from studio.files import write_bytes_atomic, write_text_atomic
 from studio.ingest import load_essay
 from studio.manifest import Manifest
 from studio.publish.feed import ITUNES, feed_items
@@ -23,8 +27,7 @@ from studio.publish.sidecars import caption_cues
 from studio.show.config import Show
 from studio.show.feed import episode_paths
 from studio.show.plan import EpisodePlan
-from studio.site.paths import INDEX, embed_path, page_path
-from studio.site.render import (
+from studio.site.model import (
     Cue,
     Link,
     SiteChapter,
@@ -32,11 +35,12 @@ from studio.site.render import (
     SiteShow,
     TranscriptSection,
     embed_snippet,
-    render_site,
 )
+from studio.site.paths import INDEX, STATIC, TEMPLATES, embed_path, page_path
 from studio.types import Placement
 
 PAGE_FOLDERS = ("episodes", "embed")  # studio's own: a page there that no episode has is removed
+SITE_STATE = "site.json"  # in the show's state: what the site was last made from, and its files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,8 +77,19 @@ def write_site(
             episode = _episode(show, plan)
         episodes.append(episode or _kept_episode(plan, element))
     site = _site_show(show)
-    files = render_site(site, episodes, templates=show.site_templates)
-    written = tuple(path for path, data in files.items() if _write(show.output / path, data))
+    key = _site_key(site, episodes, show.site_templates)
+    state = show.state / SITE_STATE
+    files = _unchanged_files(show, state, key)
+    if files is None:
+        from studio.site.render import render_site  # Jinja2: only when something may change
+
+        rendered = render_site(site, episodes, templates=show.site_templates)
+        written = tuple(path for path, data in rendered.items() if _write(show.output / path, data))
+        files = {path: len(data) for path, data in rendered.items()}
+        state.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(state, json.dumps({"key": key, "files": files}, indent=1))
+    else:
+        written = ()
     keep = {path(e.slug) for e in episodes for path in (page_path, embed_path)}
     removed = _remove_stale_pages(show, keep)
     snippets = tuple(
@@ -84,6 +99,34 @@ def write_site(
     )
     pages = sum(1 for episode in episodes if episode.page)
     return SiteReport(show.output / INDEX, pages, written, removed, snippets)
+
+
+def _site_key(site: SiteShow, episodes: list[SiteEpisode], templates: Path | None) -> str:
+    """What the site is made from: the values, the templates (a show's and studio's), studio."""
+    digest = hashlib.sha256(f"{__version__}\n{site!r}\n{episodes!r}".encode())
+    folders = [TEMPLATES, STATIC] + ([templates] if templates is not None else [])
+    for folder in folders:
+        for path in sorted(folder.iterdir()):
+            if path.is_file():
+                digest.update(f"\n{path.name}\n".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _unchanged_files(show: Show, state: Path, key: str) -> dict[str, int] | None:
+    """The site's files, if the last build made them from `key` and they are still there as
+    written (by size); None if the site must be rendered (and compared) again."""
+    try:
+        recorded = json.loads(state.read_text(encoding="utf-8"))
+        files = recorded["files"]
+        if recorded["key"] != key or not isinstance(files, dict):
+            return None
+        for path, size in files.items():
+            if (show.output / path).stat().st_size != size:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no record, a damaged one, or a file gone: render and compare
+    return files
 
 
 def _site_show(show: Show) -> SiteShow:
@@ -179,7 +222,7 @@ def _kept_episode(plan: EpisodePlan, element: etree._Element) -> SiteEpisode:
     if published is None:
         published = parsedate_to_datetime(element.findtext("pubDate") or "")
     return SiteEpisode(
-        slug=plan.slug if audio == f"{plan.slug}.mp3" else audio.removesuffix(".mp3"),
+        slug=audio.removesuffix(".mp3") or plan.slug,  # the page it was published with
         title=element.findtext("title") or plan.title,
         published=published,
         duration=float(element.findtext(f"{{{ITUNES}}}duration") or 0),

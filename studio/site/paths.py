@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+TEMPLATES = Path(__file__).parent / "templates"  # studio's own, which a show's may replace
+STATIC = Path(__file__).parent / "static"
+# The site's files besides the pages, by their path in the output folder: name in STATIC.
+ASSETS = {"assets/studio.css": "studio.css", "assets/studio.js": "studio.js"}
 INDEX = "index.html"  # named in full: a bucket served without a website setup has no folder index
 
 

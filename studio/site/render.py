@@ -7,9 +7,7 @@ absolute (Open Graph and Twitter tags, the feed's address, canonical links) uses
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import html
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,96 +16,8 @@ import jinja2
 from markupsafe import Markup
 
 from studio.errors import StudioError
-from studio.site.paths import INDEX, embed_path, page_path
-
-# The site's own files besides the pages, by their path in the output folder.
-ASSETS = {"assets/studio.css": "studio.css", "assets/studio.js": "studio.js"}
-EMBED_HEIGHT = 180  # px: the embed's iframe, its cover, title, controls and chapter menu
-_PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
-_PACKAGE_STATIC = Path(__file__).parent / "static"
-
-
-@dataclasses.dataclass(frozen=True)
-class Link:
-    label: str
-    url: str
-
-
-@dataclasses.dataclass(frozen=True)
-class SiteShow:
-    """The show, as its pages present it. URLs are absolute; `cover` is a file of the output."""
-
-    title: str
-    description: str
-    author: str
-    language: str
-    base_url: str  # where the output folder is served, without a trailing "/"
-    feed_url: str
-    cover: str  # e.g. "cover.png"
-    subscribe: tuple[Link, ...] = ()  # podcast directories (Apple Podcasts, Spotify ...)
-    copyright: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Cue:
-    """One caption: a sentence (or part of one) and when it is spoken, in seconds."""
-
-    start: float
-    end: float
-    text: str
-
-
-@dataclasses.dataclass(frozen=True)
-class TranscriptSection:
-    """A chapter of the transcript: its title ("" for none), the caption in which the title is
-    read aloud (shown as the heading, if it was read), and paragraphs of cues."""
-
-    title: str
-    paragraphs: tuple[tuple[Cue, ...], ...]
-    heading: Cue | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class SiteChapter:
-    start: float
-    title: str
-
-
-@dataclasses.dataclass(frozen=True)
-class SiteEpisode:
-    """One episode. `audio` (and `vtt`, `chapters_file`) are file names in the output folder.
-
-    `notes` is sanitized HTML (the essay's own markup, links kept), published as it is.
-    `page` False: the episode is listed, but its page is not written (it failed to build this
-    time, and keeps the page it had).
-    """
-
-    slug: str
-    title: str
-    published: dt.datetime
-    duration: float  # seconds
-    audio: str
-    audio_bytes: int = 0
-    summary: str = ""
-    chapters: tuple[SiteChapter, ...] = ()
-    transcript: tuple[TranscriptSection, ...] = ()
-    notes: str = ""
-    essay_url: str = ""  # the essay's own web page
-    episode: int | None = None
-    season: int | None = None
-    vtt: str = ""
-    chapters_file: str = ""
-    page: bool = True
-
-
-def embed_snippet(show: SiteShow, episode: SiteEpisode) -> str:
-    """The <iframe> a writer pastes into a post to play the episode there."""
-    url = f"{show.base_url}/{embed_path(episode.slug)}"
-    title = html.escape(f"{episode.title} ({show.title})")
-    return (
-        f'<iframe src="{html.escape(url)}" title="{title}" width="100%" '
-        f'height="{EMBED_HEIGHT}" style="border:0;max-width:640px" loading="lazy"></iframe>'
-    )
+from studio.site.model import EMBED_HEIGHT, SiteEpisode, SiteShow, embed_snippet
+from studio.site.paths import ASSETS, INDEX, STATIC, TEMPLATES, embed_path, page_path
 
 
 def render_site(
@@ -144,7 +54,7 @@ def render_site(
 
 
 def _environment(templates: Path | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(_PACKAGE_TEMPLATES)]
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(TEMPLATES)]
     if templates is not None:
         loaders.insert(0, jinja2.FileSystemLoader(templates))
     environment = jinja2.Environment(
@@ -173,7 +83,7 @@ def _render(environment: jinja2.Environment, name: str, **context: object) -> by
 def _static(templates: Path | None, name: str) -> bytes:
     if templates is not None and (templates / name).is_file():
         return (templates / name).read_bytes()
-    return (_PACKAGE_STATIC / name).read_bytes()
+    return (STATIC / name).read_bytes()
 
 
 _HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
