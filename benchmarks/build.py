@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -164,31 +165,47 @@ def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
 
 
 def site_write(show: Path, rounds: int = 5) -> tuple[float, float, int]:
-    """Time `write_site` on a built show in this process: (first call, median of the rest,
-    files it wrote). The first call imports Jinja2 and compiles the templates, as a build does."""
+    """Time `write_site` on a built show in this process: (a full render, as when a page may
+    have changed: Jinja2 imported and the templates compiled; the median of `rounds` unchanged
+    calls; files those rewrote)."""
     from studio.show.config import load_show
     from studio.show.guids import assign_guids
     from studio.show.plan import plan_episodes
-    from studio.show.site import write_site
+    from studio.show.site import SITE_STATE, write_site
 
     loaded = load_show(show)
     plans = assign_guids(loaded, plan_episodes(loaded))
+    (loaded.state / SITE_STATE).unlink()  # forget what the site was made from: render it all
+    started = time.perf_counter()
+    write_site(loaded, plans)
+    full = time.perf_counter() - started
     times, written = [], 0
-    for _ in range(rounds + 1):
+    for _ in range(rounds):
         started = time.perf_counter()
         report = write_site(loaded, plans)
         times.append(time.perf_counter() - started)
         assert report is not None
         written += len(report.written)
-    rest = sorted(times[1:])
-    return times[0], rest[len(rest) // 2], written
+    times.sort()
+    return full, times[len(times) // 2], written
 
 
-def set_site(show: Path, enabled: bool) -> None:
-    config = show / "studio.toml"
+def site_on_and_off(show: Path, env: dict[str, str], rounds: int = 5) -> tuple[float, float]:
+    """Median unchanged rebuilds (whole processes) of the show and of a copy with its site off,
+    in alternating rounds so that the machine's other load falls on both alike."""
+    without = show.parent / "show-without-site"
+    shutil.copytree(show, without)
+    config = without / "studio.toml"
     text = config.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^enabled = (true|false)$", f"enabled = {str(enabled).lower()}", text)
-    config.write_text(text, encoding="utf-8")
+    config.write_text(text.replace("enabled = true", "enabled = false", 1), encoding="utf-8")
+    studio("build", "--config", str(without), env=env)  # the feed's links change, once
+    on, off = [], []
+    for _ in range(rounds):
+        on.append(studio("build", "--config", str(show), env=env))
+        off.append(studio("build", "--config", str(without), env=env))
+    on.sort()
+    off.sort()
+    return on[rounds // 2], off[rounds // 2]
 
 
 def main() -> None:
@@ -211,13 +228,8 @@ def main() -> None:
         manifests = [Manifest.read(p) for p in (show / ".studio" / "manifests").glob("*.json")]
         manifests = [m for m in manifests if m is not None]
         unchanged = studio(*build, env=env)
-        site_first, site_median, site_written = site_write(show)
-        set_site(show, False)
-        studio(*build, env=env)  # the feed's links change once
-        unchanged_no_site = min(studio(*build, env=env) for _ in range(3))
-        set_site(show, True)
-        studio(*build, env=env)
-        unchanged_site = min(studio(*build, env=env) for _ in range(3))
+        site_full, site_median, site_written = site_write(show)
+        unchanged_site, unchanged_no_site = site_on_and_off(show, env)
         edit_one_paragraph(essays[0])
         edited = studio(*build, env=env)
         slug = re.search(r"(?m)^slug: (.*)$", essays[0].read_text(encoding="utf-8"))
@@ -236,11 +248,11 @@ def main() -> None:
         f"   ({edited_manifest.cache.synthesized} takes synthesized)"
     )
     print(
-        f"site, unchanged (write_site in process): first {site_first:.3f} s, then "
-        f"{site_median:.3f} s (median); {site_written} files rewritten"
+        f"site (write_site in process): unchanged {site_median:.3f} s (median of 5, "
+        f"{site_written} files rewritten); rendered in full {site_full:.3f} s"
     )
     print(
-        f"unchanged rebuild, best of 3: site on {unchanged_site:.2f} s, off "
+        f"unchanged rebuild, median of 5 alternating: site on {unchanged_site:.2f} s, off "
         f"{unchanged_no_site:.2f} s: the site adds {unchanged_site - unchanged_no_site:+.2f} s"
     )
     print(

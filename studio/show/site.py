@@ -106,9 +106,9 @@ def _site_key(site: SiteShow, episodes: list[SiteEpisode], templates: Path | Non
     digest = hashlib.sha256(f"{__version__}\n{site!r}\n{episodes!r}".encode())
     folders = [TEMPLATES, STATIC] + ([templates] if templates is not None else [])
     for folder in folders:
-        for path in sorted(folder.iterdir()):
+        for path in sorted(folder.rglob("*")):  # a template may include one from a subfolder
             if path.is_file():
-                digest.update(f"\n{path.name}\n".encode())
+                digest.update(f"\n{path.relative_to(folder).as_posix()}\n".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
 
