@@ -493,7 +493,7 @@ def build(
     allow_removals: AllowRemovalsOption = False,
     allow_outside: AllowOutsideOption = False,
 ) -> None:
-    """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
+    """Render every essay of a show that is not a draft, then write its cover, feed.xml and site."""
     from studio.show.build import build as build_show  # deferred: render's ~0.3 s
 
     with _user_errors():

@@ -425,23 +425,27 @@ def _html_notes(root: LexborNode, title: str, base: str) -> str:
     Changes the document: call it last.
     """
     unwanted: list[LexborNode] = []
-    title_heading = True
     stack = [root]
     while stack:  # the top-most skipped nodes only: a removed node takes its children with it
         node = stack.pop()
         for child in node.iter():
-            if _is_skipped(child):
-                unwanted.append(child)
-            elif title_heading and child.tag == "h1":
-                title_heading = False
-                text = _speakable(_html_inline_text(child))
-                if text.casefold() == _speakable(title).casefold():
-                    unwanted.append(child)
-            else:
-                stack.append(child)
+            (unwanted if _is_skipped(child) else stack).append(child)
+    heading = next((h for h in root.css("h1") if not _inside_skipped(h, root)), None)
+    spoken_title = _speakable(title).casefold()
+    if heading is not None and _speakable(_html_inline_text(heading)).casefold() == spoken_title:
+        unwanted.append(heading)  # the title: the page has its own
     for node in unwanted:
         node.decompose()
     return _sanitized_notes(root.html or "", base=base)
+
+
+def _inside_skipped(node: LexborNode, root: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None and parent != root:
+        if _is_skipped(parent):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _html_fragment_items(html: str, *, nested: bool) -> Iterator[_Item]:

@@ -107,11 +107,11 @@ def built(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> tuple[Pa
     assert result.returncode == 0, result.stderr
     (folder / "essays" / "second.md").write_text(SECOND, encoding="utf-8")
     config = folder / "studio.toml"
-    config.write_text(
-        config.read_text(encoding="utf-8")
-        + '\n[site]\napple_podcasts = "https://podcasts.apple.com/podcast/id1"\n',
-        encoding="utf-8",
+    text = config.read_text(encoding="utf-8")
+    text = text.replace(
+        'apple_podcasts = ""', 'apple_podcasts = "https://podcasts.apple.com/podcast/id1"'
     )
+    config.write_text(text, encoding="utf-8")
     result = run_studio("build", "--config", str(folder))
     assert result.returncode == 0, result.stdout + result.stderr
     return folder, result.stdout
