@@ -190,6 +190,26 @@ def site_write(show: Path, rounds: int = 5) -> tuple[float, float, int]:
     return full, times[len(times) // 2], written
 
 
+def site_of_many(folder: Path) -> tuple[float, float, int]:
+    """Time `write_site` in process on the many-episode show `feed_command_of` left: (rendered
+    in full, unchanged, pages)."""
+    from studio.show.config import load_show
+    from studio.show.guids import assign_guids
+    from studio.show.plan import plan_episodes
+    from studio.show.site import write_site
+
+    loaded = load_show(folder)
+    plans = assign_guids(loaded, plan_episodes(loaded))
+    started = time.perf_counter()
+    report = write_site(loaded, plans)
+    full = time.perf_counter() - started
+    started = time.perf_counter()
+    again = write_site(loaded, plans)
+    unchanged = time.perf_counter() - started
+    assert report is not None and again is not None and not again.changed
+    return full, unchanged, report.pages
+
+
 def site_on_and_off(show: Path, env: dict[str, str], rounds: int = 5) -> tuple[float, float]:
     """Median unchanged rebuilds (whole processes) of the show and of a copy with its site off,
     in alternating rounds so that the machine's other load falls on both alike."""
@@ -237,6 +257,7 @@ def main() -> None:
         assert edited_manifest is not None
         feed_seconds, feed_bytes = feed_of(args.episodes)
         feed_command = feed_command_of(args.episodes, scratch, env)
+        many_full, many_unchanged, many_pages = site_of_many(scratch / "thousand")
 
     minutes = sum(m.duration for m in manifests) / 60
     segments = sum(len(m.segments) for m in manifests)
@@ -260,6 +281,10 @@ def main() -> None:
         f"   {feed_bytes / 1e6:.1f} MB"
     )
     print(f"feed, {args.episodes} episodes (`studio feed`, whole process): {feed_command:6.2f} s")
+    print(
+        f"site, {many_pages} episodes (write_site in process): rendered in full "
+        f"{many_full:.2f} s, unchanged {many_unchanged:.2f} s"
+    )
 
 
 if __name__ == "__main__":
