@@ -331,7 +331,7 @@ def test_the_site_is_written_once_and_an_unchanged_rebuild_rewrites_nothing(
     assert page.css(".notes a")[0].attributes.get("href") == "https://ex.org/one"
     before = site_state(public)
     again = build_site(folder)
-    assert not again.changed and again.snippets == ()
+    assert not again.changed and again.snippets == () and again.pages == 2
     assert site_state(public) == before
     # A page gone is written again; a link changed in an essay changes its page alone.
     (public / "episodes" / "one.html").unlink()

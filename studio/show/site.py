@@ -3,8 +3,9 @@
 What goes on the pages is gathered here from what the build left on disk (manifests, MP3s, the
 feed just written) and the essays themselves (their show notes), then handed to
 `studio.site.render.render_site` as plain values. A page is written only when its bytes change,
-so an unchanged rebuild rewrites nothing; and when the values, the templates and the files
-written last time are all as they were (`.studio/site.json`), nothing is rendered at all.
+so an unchanged rebuild rewrites nothing; and when what the pages are made from (the feed, the
+plans, the sizes and times of the essays and episode files, the templates) and the files written
+last time are all as they were (`.studio/site.json`), no essay is read and nothing is rendered.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ from studio.site.model import (
     TranscriptSection,
     embed_snippet,
 )
-from studio.site.paths import INDEX, STATIC, TEMPLATES, embed_path, page_path
+from studio.site.paths import EMBEDS, INDEX, PAGES, STATIC, TEMPLATES, embed_path, page_path
 from studio.types import Placement
 
-PAGE_FOLDERS = ("episodes", "embed")  # studio's own: a page there that no episode has is removed
+PAGE_FOLDERS = (PAGES, EMBEDS)  # studio's own: a page there that no episode has is removed
 SITE_STATE = "site.json"  # in the show's state: what the site was last made from, and its files
 
 
@@ -66,30 +67,32 @@ def write_site(
     """
     if not show.config.site.enabled:
         return None
-    listed = _listed(show)
+    try:
+        feed = show.feed.read_bytes()
+        listed = feed_items(feed)
+    except (OSError, ValueError):
+        feed, listed = b"", {}  # no feed yet (or not one of ours): no episode is published
+    shown = [p for p in plans if not p.draft and p.guid in listed]
+    site = _site_show(show)
+    key = _inputs_key(show, site, shown, feed, failed)
+    state = show.state / SITE_STATE
+    recorded = _unchanged_files(show, state, key)
+    if recorded is not None:  # nothing the pages are made from changed: read no essay again
+        pages = sum(1 for path in recorded if path.startswith(f"{PAGES}/"))
+        return SiteReport(show.output / INDEX, pages, (), (), ())
     episodes = []
-    for plan in plans:
-        element = listed.get(plan.guid)
-        if plan.draft or element is None:
-            continue
+    for plan in shown:
         episode = None
         if plan.error is None and plan.name not in failed:
             episode = _episode(show, plan)
-        episodes.append(episode or _kept_episode(plan, element))
-    site = _site_show(show)
-    key = _site_key(site, episodes, show.site_templates)
-    state = show.state / SITE_STATE
-    files = _unchanged_files(show, state, key)
-    if files is None:
-        from studio.site.render import render_site  # Jinja2: only when something may change
+        episodes.append(episode or _kept_episode(plan, listed[plan.guid]))
+    from studio.site.render import render_site  # Jinja2: only when something may have changed
 
-        rendered = render_site(site, episodes, templates=show.site_templates)
-        written = tuple(path for path, data in rendered.items() if _write(show.output / path, data))
-        files = {path: len(data) for path, data in rendered.items()}
-        state.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(state, json.dumps({"key": key, "files": files}, indent=1))
-    else:
-        written = ()
+    rendered = render_site(site, episodes, templates=show.site_templates)
+    written = tuple(path for path, data in rendered.items() if _write(show.output / path, data))
+    files = {path: len(data) for path, data in rendered.items()}
+    state.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(state, json.dumps({"key": key, "files": files}, indent=1))
     keep = {path(e.slug) for e in episodes for path in (page_path, embed_path)}
     removed = _remove_stale_pages(show, keep)
     snippets = tuple(
@@ -101,16 +104,35 @@ def write_site(
     return SiteReport(show.output / INDEX, pages, written, removed, snippets)
 
 
-def _site_key(site: SiteShow, episodes: list[SiteEpisode], templates: Path | None) -> str:
-    """What the site is made from: the values, the templates (a show's and studio's), studio."""
-    digest = hashlib.sha256(f"{__version__}\n{site!r}\n{episodes!r}".encode())
-    folders = [TEMPLATES, STATIC] + ([templates] if templates is not None else [])
+def _inputs_key(
+    show: Show, site: SiteShow, shown: list[EpisodePlan], feed: bytes, failed: frozenset[str]
+) -> str:
+    """A digest of everything the pages are made from, cheap to take: the show's values, the
+    feed, each episode's plan and its files' sizes and times (not their contents: an essay
+    touched but unchanged costs a render and a comparison, and nothing is rewritten), the
+    templates (a show's and studio's) and studio's version."""
+    config = show.config
+    digest = hashlib.sha256(repr((__version__, site, config.defaults, sorted(failed))).encode())
+    digest.update(feed)
+    for plan in shown:
+        paths = episode_paths(show, plan.slug)
+        files = (plan.source, paths["manifest"], paths["mp3"], paths["vtt"], paths["chapters"])
+        digest.update(repr((plan, [_stamp(path) for path in files])).encode())
+    folders = [TEMPLATES, STATIC] + ([show.site_templates] if show.site_templates else [])
     for folder in folders:
         for path in sorted(folder.rglob("*")):  # a template may include one from a subfolder
             if path.is_file():
                 digest.update(f"\n{path.relative_to(folder).as_posix()}\n".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _unchanged_files(show: Show, state: Path, key: str) -> dict[str, int] | None:
@@ -142,13 +164,6 @@ def _site_show(show: Show) -> SiteShow:
         subscribe=tuple(Link(name, url) for name, url in show.config.site.subscribe_links()),
         copyright=info.copyright,
     )
-
-
-def _listed(show: Show) -> dict[str, etree._Element]:
-    try:
-        return feed_items(show.feed.read_bytes())
-    except (OSError, ValueError):
-        return {}  # no feed yet (or not one of ours): no episode is published
 
 
 def _episode(show: Show, plan: EpisodePlan) -> SiteEpisode | None:

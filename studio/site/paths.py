@@ -11,9 +11,13 @@ ASSETS = {"assets/studio.css": "studio.css", "assets/studio.js": "studio.js"}
 INDEX = "index.html"  # named in full: a bucket served without a website setup has no folder index
 
 
+PAGES = "episodes"  # a page per episode
+EMBEDS = "embed"  # an embeddable player per episode
+
+
 def page_path(slug: str) -> str:
-    return f"episodes/{slug}.html"
+    return f"{PAGES}/{slug}.html"
 
 
 def embed_path(slug: str) -> str:
-    return f"embed/{slug}.html"
+    return f"{EMBEDS}/{slug}.html"
