@@ -81,9 +81,7 @@ def main() -> None:
             page.locator("[data-play]").click()  # paused, with a sentence marked
             page.screenshot(path=OUT / "site-episode.png", full_page=False)
 
-            dark = browser.new_page(
-                viewport={"width": 1000, "height": 900}, color_scheme="dark"
-            )
+            dark = browser.new_page(viewport={"width": 1000, "height": 900}, color_scheme="dark")
             dark.goto(f"{site}/episodes/price-of-a-sentence.html#t=30")
             dark.locator(".transcript").scroll_into_view_if_needed()
             dark.screenshot(path=OUT / "site-episode-dark.png")

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from studio.show.build import BuildEvent, EssayOutcome
     from studio.show.feed import FeedReport
     from studio.show.site import SiteReport
+    from studio.upload.publish import PublishReport
 
 app = typer.Typer(
     help="Turn written essays into podcast-ready narration.",
@@ -536,6 +537,112 @@ def feed(
         show = load_show(config, allow_outside=allow_outside)
         _warn_placeholders(show)
         _print_feed(feed_only(show, allow_removals=allow_removals))
+
+
+@app.command()
+def publish(
+    config: ConfigOption = Path("studio.toml"),
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            metavar="DEST",
+            help="Where to upload (instead of publish.to): a folder, user@host:/path "
+            "(rsync over SSH) or s3://bucket/prefix; repeatable.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be uploaded; change nothing.")
+    ] = False,
+    delete: Annotated[
+        bool | None,
+        typer.Option(
+            "--delete/--no-delete",
+            help="Delete remote files studio published that the output no longer has, once "
+            "the new feed is live (default: publish.delete; else keep them).",
+        ),
+    ] = None,
+    allow_removals: Annotated[
+        bool,
+        typer.Option(
+            "--allow-removals",
+            help="Replace a live feed that publishes episodes the output's feed lacks.",
+        ),
+    ] = False,
+    allow_outside: AllowOutsideOption = False,
+) -> None:
+    """Upload the output folder: changed files only, the feed last, after every file it names."""
+    from studio.upload.publish import PublishEvent, publish_show  # deferred: lxml, boto3
+
+    def report(event: PublishEvent) -> None:
+        _say((f"{event.kind:<9}", "green" if event.kind == "uploaded" else "yellow"),
+             f" {event.path}", one_line=True)  # fmt: skip
+
+    with _user_errors():
+        show = load_show(config, allow_outside=allow_outside)
+        if dry_run:
+            _warn_placeholders(show)
+        reports = publish_show(
+            show,
+            to=to,
+            dry_run=dry_run,
+            delete=delete,
+            allow_removals=allow_removals,
+            on_event=report,
+        )
+    for result in reports:
+        _print_publish(result)
+
+
+def _print_publish(result: PublishReport) -> None:
+    where = str(result.destination)
+    if result.dry_run:
+        for file in result.to_upload:
+            why = "new" if file in result.new else "changed"
+            _say(("would upload", "cyan"), f" {file.path} ({why}, {_size(file.size)})",
+                 one_line=True)  # fmt: skip
+        for path in result.deleted:
+            _say(("would delete", "yellow"), f" {path}", one_line=True)
+    count = len(result.new) + len(result.changed)
+    size = _size(sum(file.size for file in result.to_upload))
+    if count == 0:
+        summary = f"{where}: up to date ({result.unchanged} files unchanged)"
+    else:
+        verb = "would upload" if result.dry_run else "uploaded"
+        summary = (
+            f"{where}: {verb} {count} files ({size}; {len(result.new)} new, "
+            f"{len(result.changed)} changed), {result.unchanged} unchanged"
+        )
+        if any(file.path == "feed.xml" for file in result.to_upload):
+            summary += ", the feed last"
+    if result.deleted and not result.dry_run:
+        summary += f"; deleted {len(result.deleted)}"
+    _say(summary, one_line=True)
+    if result.kept:
+        _say(
+            ("kept", "yellow"),
+            f" {len(result.kept)} remote files the output no longer has "
+            f"({_some(result.kept)}); --delete removes them",
+            one_line=True,
+        )
+    if result.foreign:
+        _say(
+            f"left alone: {len(result.foreign)} remote files studio did not publish there "
+            f"({_some(result.foreign)})",
+            one_line=True,
+        )
+
+
+def _some(paths: tuple[str, ...]) -> str:
+    return ", ".join(paths[:5]) + (" ..." if len(paths) > 5 else "")
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size} B"
 
 
 def _warn_placeholders(show: Show) -> None:

@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 import glob
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -352,12 +353,75 @@ class EssayEntry(EpisodeFields):
     path: str = Field(min_length=1)
 
 
+class PublishSettings(Strict):
+    """Where and how `studio publish` uploads the output folder (`[publish]`)."""
+
+    to: tuple[str, ...] = Field(
+        (),
+        description="destinations, each published in turn: a folder, [user@]host:/path "
+        "(rsync over SSH) or s3://bucket/prefix",
+    )
+    endpoint_url: str = Field("", description="S3-compatible storage's endpoint; empty: AWS")
+    region: str = Field("", description="S3 region; empty: the profile's or environment's")
+    profile: str = Field("", description="AWS credentials profile; empty: the default chain")
+    ssh_command: str = Field("ssh", min_length=1, description="how rsync runs ssh")
+    delete: bool = Field(
+        False, description="delete remote files no longer in the output, once the feed is live"
+    )
+    exclude: tuple[str, ...] = Field((), description="globs of output files never to upload")
+    cache_control: dict[str, str] = Field(
+        default_factory=dict, description="glob -> Cache-Control, before studio's own policy"
+    )
+
+    @field_validator("to", "exclude", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def _destinations(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        from studio.upload.destinations import parse_destination  # pure text, no boto3
+
+        for value in values:
+            parse_destination(value)
+        return values
+
+    @field_validator("ssh_command")
+    @classmethod
+    def _ssh_command(cls, command: str) -> str:
+        try:
+            words = shlex.split(command)
+        except ValueError as error:
+            raise ValueError(f"{command!r} is not a command line: {error}") from None
+        if not words:
+            raise ValueError("is empty: write ssh, or ssh with options")
+        return command
+
+    @field_validator("cache_control")
+    @classmethod
+    def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for pattern, header in headers.items():
+            if not header.strip() or any(char in header for char in "\r\n"):
+                raise ValueError(f"{pattern!r}: {header!r} is not a Cache-Control header")
+        return headers
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, url: str) -> str:
+        url = url.strip()
+        if url and not re.fullmatch(r"https?://\S+", url):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+
 class ShowConfig(Strict):
     show: ShowInfo
     defaults: ShowDefaults = ShowDefaults()
     essays: tuple[EssayEntry, ...] = (EssayEntry(path="essays/*.md"),)
     output: Path = Path("public")
     site: SiteSettings = SiteSettings()
+    publish: PublishSettings = PublishSettings()
 
     @model_validator(mode="before")
     @classmethod
