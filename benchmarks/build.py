@@ -1,10 +1,12 @@
-"""Build a 3-essay show cold, unchanged and after a one-paragraph edit; time 1,000-episode feeds.
+"""Build a 3-essay show cold, unchanged and after a one-paragraph edit; time 1,000-episode feeds
+and what the show's site adds to an unchanged rebuild.
 
 The show is `studio init`'s with three essays of about 1,600 words (or, with --mixed, of 1,600,
 400 and 100 words), built with the real CLI and a fresh take cache; the edit rewrites one paragraph
 of the first (longest) essay. Targets (issue 5):
 unchanged rebuild <= 5% of the cold build, a one-paragraph edit <= 15%, and feed generation for
-1,000 episodes <= 2 s.
+1,000 episodes <= 2 s; issue 16: the site adds <= 0.2 s to an unchanged rebuild of the 3-essay
+show (timed in process, `write_site`, and as whole builds with the site on and off).
 
     .venv/bin/python benchmarks/build.py [--jobs N] [--mixed] [--episodes 1000]
 """
@@ -15,6 +17,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -161,6 +164,70 @@ def feed_command_of(count: int, scratch: Path, env: dict[str, str]) -> float:
     return studio("feed", "--config", str(folder), env=env)
 
 
+def site_write(show: Path, rounds: int = 5) -> tuple[float, float, int]:
+    """Time `write_site` on a built show in this process: (a full render, as when a page may
+    have changed: Jinja2 imported and the templates compiled; the median of `rounds` unchanged
+    calls; files those rewrote)."""
+    from studio.show.config import load_show
+    from studio.show.guids import assign_guids
+    from studio.show.plan import plan_episodes
+    from studio.show.site import SITE_STATE, write_site
+
+    loaded = load_show(show)
+    plans = assign_guids(loaded, plan_episodes(loaded))
+    (loaded.state / SITE_STATE).unlink()  # forget what the site was made from: render it all
+    started = time.perf_counter()
+    write_site(loaded, plans)
+    full = time.perf_counter() - started
+    times, written = [], 0
+    for _ in range(rounds):
+        started = time.perf_counter()
+        report = write_site(loaded, plans)
+        times.append(time.perf_counter() - started)
+        assert report is not None
+        written += len(report.written)
+    times.sort()
+    return full, times[len(times) // 2], written
+
+
+def site_of_many(folder: Path) -> tuple[float, float, int]:
+    """Time `write_site` in process on the many-episode show `feed_command_of` left: (rendered
+    in full, unchanged, pages)."""
+    from studio.show.config import load_show
+    from studio.show.guids import assign_guids
+    from studio.show.plan import plan_episodes
+    from studio.show.site import write_site
+
+    loaded = load_show(folder)
+    plans = assign_guids(loaded, plan_episodes(loaded))
+    started = time.perf_counter()
+    report = write_site(loaded, plans)
+    full = time.perf_counter() - started
+    started = time.perf_counter()
+    again = write_site(loaded, plans)
+    unchanged = time.perf_counter() - started
+    assert report is not None and again is not None and not again.changed
+    return full, unchanged, report.pages
+
+
+def site_on_and_off(show: Path, env: dict[str, str], rounds: int = 5) -> tuple[float, float]:
+    """Median unchanged rebuilds (whole processes) of the show and of a copy with its site off,
+    in alternating rounds so that the machine's other load falls on both alike."""
+    without = show.parent / "show-without-site"
+    shutil.copytree(show, without)
+    config = without / "studio.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("enabled = true", "enabled = false", 1), encoding="utf-8")
+    studio("build", "--config", str(without), env=env)  # the feed's links change, once
+    on, off = [], []
+    for _ in range(rounds):
+        on.append(studio("build", "--config", str(show), env=env))
+        off.append(studio("build", "--config", str(without), env=env))
+    on.sort()
+    off.sort()
+    return on[rounds // 2], off[rounds // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="studio build --jobs")
@@ -181,6 +248,8 @@ def main() -> None:
         manifests = [Manifest.read(p) for p in (show / ".studio" / "manifests").glob("*.json")]
         manifests = [m for m in manifests if m is not None]
         unchanged = studio(*build, env=env)
+        site_full, site_median, site_written = site_write(show)
+        unchanged_site, unchanged_no_site = site_on_and_off(show, env)
         edit_one_paragraph(essays[0])
         edited = studio(*build, env=env)
         slug = re.search(r"(?m)^slug: (.*)$", essays[0].read_text(encoding="utf-8"))
@@ -188,6 +257,7 @@ def main() -> None:
         assert edited_manifest is not None
         feed_seconds, feed_bytes = feed_of(args.episodes)
         feed_command = feed_command_of(args.episodes, scratch, env)
+        many_full, many_unchanged, many_pages = site_of_many(scratch / "thousand")
 
     minutes = sum(m.duration for m in manifests) / 60
     segments = sum(len(m.segments) for m in manifests)
@@ -199,10 +269,22 @@ def main() -> None:
         f"   ({edited_manifest.cache.synthesized} takes synthesized)"
     )
     print(
+        f"site (write_site in process): unchanged {site_median:.3f} s (median of 5, "
+        f"{site_written} files rewritten); rendered in full {site_full:.3f} s"
+    )
+    print(
+        f"unchanged rebuild, median of 5 alternating: site on {unchanged_site:.2f} s, off "
+        f"{unchanged_no_site:.2f} s: the site adds {unchanged_site - unchanged_no_site:+.2f} s"
+    )
+    print(
         f"feed, {args.episodes} episodes (build_feed):  {feed_seconds:6.3f} s"
         f"   {feed_bytes / 1e6:.1f} MB"
     )
     print(f"feed, {args.episodes} episodes (`studio feed`, whole process): {feed_command:6.2f} s")
+    print(
+        f"site, {many_pages} episodes (write_site in process): rendered in full "
+        f"{many_full:.2f} s, unchanged {many_unchanged:.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from studio.render import RenderResult
     from studio.show.build import BuildEvent, EssayOutcome
     from studio.show.feed import FeedReport
+    from studio.show.site import SiteReport
     from studio.upload.publish import PublishReport
 
 app = typer.Typer(
@@ -641,7 +642,7 @@ def build(
     allow_removals: AllowRemovalsOption = False,
     allow_outside: AllowOutsideOption = False,
 ) -> None:
-    """Render every essay of a show that is not a draft, then write its cover and feed.xml."""
+    """Render every essay of a show that is not a draft, then write its cover, feed.xml and site."""
     from studio.show.build import build as build_show  # deferred: render's ~0.3 s
 
     with _user_errors():
@@ -664,6 +665,7 @@ def build(
         drafts = f"; {report.drafts} drafts left out" if report.drafts else ""
         _say(f"{len(report.outcomes)} essays: {summary or 'none'}{drafts}")
         _print_feed(report.feed)
+        _print_site(report.site)
         failed = report.failed
         if failed:
             names = ", ".join(outcome.slug for outcome in failed)
@@ -862,6 +864,17 @@ def _print_feed(report: FeedReport) -> None:
         _say(("dropped from the feed", "yellow"), f": {', '.join(report.removed)}")
     if report.missing:
         _say(("not in the feed yet", "yellow"), f" (not built): {', '.join(report.missing)}")
+
+
+def _print_site(report: SiteReport | None) -> None:
+    if report is None:
+        return
+    state = "wrote" if report.changed else "unchanged"
+    _say(f"{state} {report.index} ({report.pages} episode pages)")
+    if report.removed:
+        _say(("removed", "yellow"), f" pages no episode has: {', '.join(report.removed)}")
+    for slug, snippet in report.snippets:
+        _say(("embed", "cyan"), f" {slug}: {snippet}", one_line=True)
 
 
 def _progress() -> Progress:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+import nh3
 import yaml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
@@ -130,7 +133,9 @@ def parse_markdown(text: str, *, slug_hint: str, chapter_level: int = 2, name: s
     text = carriable(text)  # before YAML, which refuses control characters
     _check_chapter_level(chapter_level)
     text = text.removeprefix("\ufeff")
-    tree = SyntaxTreeNode(_MARKDOWN.parse(text))
+    env: dict[str, Any] = {}
+    tokens = _MARKDOWN.parse(text, env)
+    tree = SyntaxTreeNode(tokens)
     front_nodes = [node for node in tree.children if node.type == "front_matter"]
     if front_nodes:
         declared = _meta_from_front_matter(front_nodes[0].content, name)
@@ -139,7 +144,19 @@ def parse_markdown(text: str, *, slug_hint: str, chapter_level: int = 2, name: s
     else:
         declared = EssayMeta(title="", slug="")
     items = list(_markdown_items(tree, nested=False))
-    return _build_essay(items, declared, slug_hint, chapter_level, name)
+    essay = _build_essay(items, declared, slug_hint, chapter_level, name)
+    return dataclasses.replace(essay, notes=_markdown_notes(tokens, env, essay.meta.title))
+
+
+def _markdown_notes(tokens: list[Token], env: dict[str, Any], title: str) -> str:
+    """The essay rendered as show notes: Markdown's own HTML without the title heading."""
+    kept = list(tokens)
+    for index, token in enumerate(kept):
+        if token.type == "heading_open" and token.tag == "h1" and token.level == 0:
+            if _speakable(kept[index + 1].content).casefold() == _speakable(title).casefold():
+                del kept[index : index + 3]  # open, inline, close
+            break
+    return _sanitized_notes(_MARKDOWN.renderer.render(kept, _MARKDOWN.options, env))
 
 
 def _starts_with_unclosed_front_matter(text: str) -> bool:
@@ -388,10 +405,47 @@ def parse_html(text: str, *, slug_hint: str, chapter_level: int = 2, name: str =
         author=meta.get("author", ""),
         image=meta.get("og:image", ""),
     )
-    items = list(_html_items(_content_root(document), nested=False))
-    return _build_essay(
+    root = _content_root(document)
+    items = list(_html_items(root, nested=False))
+    essay = _build_essay(
         items, declared, slug_hint, chapter_level, name, fallback_title=_html_page_title(document)
     )
+    base = meta.get("og:url") or _canonical_url(document)
+    return dataclasses.replace(essay, notes=_html_notes(root, essay.meta.title, base))
+
+
+def _canonical_url(document: LexborHTMLParser) -> str:
+    link = document.css_first('link[rel="canonical"]')
+    return (link.attributes.get("href") or "").strip() if link is not None else ""
+
+
+def _html_notes(root: LexborNode, title: str, base: str) -> str:
+    """The post's own markup as show notes: what is read aloud, with its links, and no chrome.
+
+    Changes the document: call it last.
+    """
+    unwanted: list[LexborNode] = []
+    stack = [root]
+    while stack:  # the top-most skipped nodes only: a removed node takes its children with it
+        node = stack.pop()
+        for child in node.iter():
+            (unwanted if _is_skipped(child) else stack).append(child)
+    heading = next((h for h in root.css("h1") if not _inside_skipped(h, root)), None)
+    spoken_title = _speakable(title).casefold()
+    if heading is not None and _speakable(_html_inline_text(heading)).casefold() == spoken_title:
+        unwanted.append(heading)  # the title: the page has its own
+    for node in unwanted:
+        node.decompose()
+    return _sanitized_notes(root.html or "", base=base)
+
+
+def _inside_skipped(node: LexborNode, root: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None and parent != root:
+        if _is_skipped(parent):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _html_fragment_items(html: str, *, nested: bool) -> Iterator[_Item]:
@@ -593,7 +647,22 @@ def parse_text(text: str, *, slug_hint: str, chapter_level: int = 2, name: str =
         title = _speakable(paragraphs.pop(0))
     items = [block for paragraph in paragraphs for block in _paragraph(paragraph)]
     declared = EssayMeta(title=title, slug="")
-    return _build_essay(items, declared, slug_hint, chapter_level, name)
+    essay = _build_essay(items, declared, slug_hint, chapter_level, name)
+    notes = "".join(f"<p>{_linked(' '.join(p.split()))}</p>" for p in paragraphs)
+    return dataclasses.replace(essay, notes=_sanitized_notes(notes))
+
+
+def _linked(text: str) -> str:
+    """Plain text as HTML, its bare URLs made links."""
+    parts, start = [], 0
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(_TRAILING_PUNCTUATION)
+        href = url if "://" in url else f"https://{url}"
+        parts.append(html.escape(text[start : match.start()]))
+        parts.append(f'<a href="{html.escape(href)}">{html.escape(url)}</a>')
+        start = match.start() + len(url)
+    parts.append(html.escape(text[start:]))
+    return "".join(parts)
 
 
 def _looks_like_title(paragraph: str) -> bool:
@@ -731,6 +800,41 @@ def _chapters(items: Iterable[_Item], chapter_level: int) -> tuple[Chapter, ...]
         else:
             titled_blocks[-1][1].append(item)
     return tuple(Chapter(title, tuple(blocks)) for title, blocks in titled_blocks if blocks)
+
+
+# What show notes may hold: text markup, links, lists, tables and footnotes. Images are left out
+# (the site publishes no copies of them, and a page must not load anything from the network).
+_NOTE_TAGS = frozenset(
+    {"a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "h1", "h2",
+     "h3", "h4", "h5", "h6", "hr", "i", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s",
+     "samp", "section", "small", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+     "thead", "tr", "u", "ul"}
+)  # fmt: skip
+# ids are kept where footnotes put them, so "[1]" and its "↩" still jump to each other.
+_NOTE_ATTRIBUTES = {"a": {"href", "title", "id"}, "li": {"id"}, "ol": {"start"}, "abbr": {"title"}}
+
+
+def _sanitized_notes(markup: str, *, base: str = "") -> str:
+    """`markup` made safe to publish in a page: an allow-list sanitizer (nh3, a binding of the
+    well-kept ammonia) rather than rules of our own. Relative links resolve against `base`."""
+
+    def resolve(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "a" and attribute == "href" and base and not value.startswith("#"):
+            return urljoin(base, value)
+        return value
+
+    cleaned = nh3.clean(
+        markup,
+        tags=set(_NOTE_TAGS),
+        attributes=_NOTE_ATTRIBUTES,
+        attribute_filter=resolve,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener",
+    )
+    return _EMPTY_PARAGRAPH.sub("", cleaned).strip()  # an image's paragraph, say
+
+
+_EMPTY_PARAGRAPH = re.compile(r"<p>\s*</p>\n?")
 
 
 def _check_chapter_level(chapter_level: int) -> None:

@@ -59,6 +59,10 @@ class Chapter:
 class Essay:
     meta: EssayMeta
     chapters: tuple[Chapter, ...]
+    # The essay as written, for show notes: a sanitized HTML fragment with its links, emphasis,
+    # lists and headings kept (the title, front matter, images, scripts and page chrome left
+    # out). Not part of equality (nor of repr): what is read aloud is `chapters`.
+    notes: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -75,12 +75,12 @@ def set_publish(folder: Path, table: str) -> None:
 
 
 def add_site(public: Path) -> None:
-    """Pages beside the episodes, as a show website puts them: nested, linking to the audio."""
+    """The show's website beside the episodes (`studio build` writes it), and a page nested one
+    folder deeper, as a show's own templates might add."""
+    for page in ("index.html", "episodes/first.html", "embed/first.html", "assets/studio.css"):
+        assert (public / page).is_file(), page
     (public / "episodes" / "first").mkdir(parents=True)
     (public / "episodes" / "first" / "index.html").write_text("<!doctype html><title>1</title>")
-    (public / "embed").mkdir()
-    (public / "embed" / "first.html").write_text("<!doctype html><title>player</title>")
-    (public / "index.html").write_text("<!doctype html><title>Walks</title>")
 
 
 def free_port() -> int:

@@ -310,8 +310,9 @@ def test_a_show_built_by_an_older_studio_moves_its_files_out_of_the_output(copy:
     assert result.returncode == 0, result.stderr
     assert "2 essays: 2 up to date" in result.stdout  # the old manifests still vouch for them
     served = [f"{slug}{suffix}" for slug in ("one", "two") for suffix in EPISODE_FILES]
+    site = ["index.html", "assets", "episodes", "embed"]
     assert sorted(p.name for p in (copy / "public").iterdir()) == sorted(
-        ["cover.png", "feed.xml", *served]
+        ["cover.png", "feed.xml", *served, *site]
     )
     assert sorted(p.name for p in (copy / ".studio" / "manifests").iterdir()) == [
         "one.json",

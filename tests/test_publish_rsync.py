@@ -161,13 +161,16 @@ def test_a_new_episode_is_on_the_server_before_the_feed_names_it(
     assert withdrawn == ["third.chapters.json", "third.mp3", "third.srt", "third.vtt"]
     for name in withdrawn:
         (show / "public" / name).unlink()
+    pages = ["embed/third.html", "episodes/third.html"]  # the build removed them, and relisted
+    assert not any((show / "public" / page).exists() for page in pages)
     result = publish(show, "--allow-removals")
     assert result.returncode == 0, result.stderr
-    assert uploaded(result.stdout) == ["feed.xml"] and "kept 4 remote files" in result.stdout
+    assert uploaded(result.stdout) == ["index.html", "feed.xml"]
+    assert "kept 6 remote files" in result.stdout
     assert (remote / "third.mp3").exists()
     result = publish(show, "--delete")
     assert result.returncode == 0, result.stderr
-    assert sorted(re.findall(r"(?m)^deleted +(\S+)$", result.stdout)) == withdrawn
+    assert sorted(re.findall(r"(?m)^deleted +(\S+)$", result.stdout)) == sorted(withdrawn + pages)
     assert (
         not (remote / "third.mp3").exists() and b"third" not in (remote / "feed.xml").read_bytes()
     )

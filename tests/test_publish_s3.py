@@ -37,6 +37,8 @@ TYPES = {
     ".json": "application/json+chapters",
     ".png": "image/png",
     ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
 }
 
 
@@ -198,6 +200,7 @@ def test_a_new_episode_lands_before_the_feed_and_old_ones_go_only_when_asked(
     received = puts(server, bucket, mark)
     assert set(received) == {
         "third.mp3", "third.vtt", "third.srt", "third.chapters.json", "feed.xml",
+        "episodes/third.html", "embed/third.html", "index.html",  # the site: its page, its listing
     }  # fmt: skip
     assert received[-1] == "feed.xml"
     assert "left alone: 1 remote files studio did not publish there (old-episode.mp3)" in (

@@ -147,12 +147,13 @@ def test_missing_config_says_how_to_make_one(tmp_path: Path) -> None:
 
 
 def test_the_seed_config_documents_every_field() -> None:
-    from studio.show.config import EpisodeFields, ShowDefaults, ShowInfo
+    from studio.show.config import EpisodeFields, ShowDefaults, ShowInfo, SiteSettings
 
     seed = (SEEDS / CONFIG_NAME).read_text(encoding="utf-8")
-    for model in (ShowInfo, ShowDefaults):
+    for model in (ShowInfo, ShowDefaults, SiteSettings):
         for name in model.model_fields:
-            assert re.search(rf"(?m)^({name} = |\[(show|defaults)\.{name}\])", seed), name
+            pattern = rf"(?m)^(# )?({name} = |\[(show|defaults|site)\.{name}\])"
+            assert re.search(pattern, seed), name
     for name in EpisodeFields.model_fields:
         assert re.search(rf"(?m)^#\s+{name}: ", seed), name
     for name in ("output", "essays"):
@@ -337,10 +338,19 @@ def up_to_date(stdout: str) -> list[str]:
 
 @pytest.mark.slow
 def test_build_writes_every_episode_the_cover_and_the_feed(built: Path) -> None:
-    names = sorted(p.name for p in (built / "public").iterdir())
+    public = built / "public"
+    names = sorted(p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file())
     episode_files = [".chapters.json", ".mp3", ".srt", ".vtt"]
     expected = [f"{slug}{suffix}" for slug in ("second", "welcome") for suffix in episode_files]
-    assert names == sorted(["cover.png", "feed.xml", *expected])  # nothing but what is served
+    site = ["index.html", "assets/studio.css", "assets/studio.js"]
+    site += [
+        f"{folder}/{slug}.html"
+        for folder in ("episodes", "embed")
+        for slug in ("second", "welcome")
+    ]
+    assert names == sorted(
+        ["cover.png", "feed.xml", *expected, *site]
+    )  # nothing but what is served
     manifests = sorted(p.name for p in (built / ".studio" / "manifests").iterdir())
     assert manifests == ["second.json", "welcome.json"]
     assert (built / "public" / "cover.png").read_bytes() == (built / "cover.png").read_bytes()

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from studio.types import Episode, Timeline
+from studio.types import Episode, Placement, Timeline
 
 CHAPTERS_VERSION = "1.2.0"
 CAPTION_LINE_CHARS = 42  # the usual broadcast caption width
@@ -49,23 +49,30 @@ def srt(episode: Episode | Timeline) -> str:
 
 
 def _cues(episode: Episode | Timeline) -> Iterator[tuple[int, int, str]]:
-    """(start ms, end ms, wrapped text) per placement that has words and a duration.
+    """(start ms, end ms, text wrapped to caption lines) of each caption."""
+    for _, start, end, words in caption_cues(episode.placements):
+        lines = textwrap.wrap(
+            words, CAPTION_LINE_CHARS, break_long_words=False, break_on_hyphens=False
+        )
+        yield start, end, "\n".join(lines)
+
+
+def caption_cues(placements: Sequence[Placement]) -> Iterator[tuple[int, int, int, str]]:
+    """(placement index, start ms, end ms, words) per placement that has words and a duration:
+    the captions, unwrapped (the show's site reads its transcript from them too).
 
     Captions show the writer's words (`source`), not the spoken form, so they read like the
     essay. Times are clamped so rounding can never make two cues overlap.
     """
     previous_end = 0
-    for placement in episode.placements:
+    for index, placement in enumerate(placements):
         words = " ".join((placement.source or placement.text).split())
         start = max(round(placement.start * 1000), previous_end)
         end = round(placement.end * 1000)
         if not words or end <= start:
             continue
         previous_end = end
-        lines = textwrap.wrap(
-            words, CAPTION_LINE_CHARS, break_long_words=False, break_on_hyphens=False
-        )
-        yield start, end, "\n".join(lines)
+        yield index, start, end, words
 
 
 def _timestamp(milliseconds: int, decimal_separator: str) -> str:

@@ -1,5 +1,5 @@
-"""Building a show: render every publishable essay (in this process or several), then the cover
-and the feed. An essay that fails is reported; the others carry on."""
+"""Building a show: render every publishable essay (in this process or several), then the cover,
+the feed and the site. An essay that fails is reported; the others carry on."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from studio.show.feed import FeedReport, move_old_manifests, publish_cover, writ
 from studio.show.guids import assign_guids
 from studio.show.lock import output_lock
 from studio.show.plan import plan_episodes
+from studio.show.site import SiteReport, write_site
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,7 @@ class BuildReport:
     outcomes: tuple[EssayOutcome, ...]
     feed: FeedReport
     drafts: int
+    site: SiteReport | None = None  # None: the show's site is off
 
     @property
     def failed(self) -> tuple[EssayOutcome, ...]:
@@ -84,7 +86,8 @@ def build(
     progress: BuildProgress | None = None,
     allow_removals: bool = False,
 ) -> BuildReport:
-    """Render every publishable essay (or just `only`), then write the cover and the feed.
+    """Render every publishable essay (or just `only`), then write the cover, the feed and the
+    site (unless the show turns it off).
 
     An essay that fails is reported and the others carry on; the feed lists every episode whose
     files are on disk, and keeps a failed essay's episode as last published. A feed that would
@@ -131,8 +134,9 @@ def build(
             outcomes[outcome.name] = outcome
         failed = frozenset(o.name for o in outcomes.values() if o.status == "failed")
         feed = write_feed(show, plans, failed=failed, allow_removals=allow_removals)
+        site = write_site(show, plans, failed=failed)
     ordered = tuple(outcomes[p.name] for p in chosen if p.name in outcomes)
-    return BuildReport(ordered, feed, drafts=sum(1 for p in plans if p.draft))
+    return BuildReport(ordered, feed, drafts=sum(1 for p in plans if p.draft), site=site)
 
 
 def _run_jobs(work: list[_Job], jobs: int, emit: BuildProgress) -> Iterator[EssayOutcome]:

@@ -275,6 +275,60 @@ class ShowDefaults(Strict):
         )
 
 
+# Podcast directories the site links to, in the order it shows them, with their names.
+DIRECTORIES = {
+    "apple_podcasts": "Apple Podcasts",
+    "spotify": "Spotify",
+    "overcast": "Overcast",
+    "pocket_casts": "Pocket Casts",
+    "youtube_music": "YouTube Music",
+}
+
+
+class SiteSettings(Strict):
+    """The show's website, written into the output folder by `studio build` (`site = false`
+    turns it off): where listeners can subscribe, and templates of the show's own."""
+
+    enabled: bool = True
+    apple_podcasts: str = Field("", description="the show's Apple Podcasts URL, once listed")
+    spotify: str = ""
+    overcast: str = ""
+    pocket_casts: str = ""
+    youtube_music: str = ""
+    other: dict[str, str] = Field(
+        default_factory=dict, description="more directories: name = URL, in order"
+    )
+    templates: Path | None = Field(
+        None, description="a folder of templates replacing the built-in ones of the same name"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _on_off(cls, data: Any) -> Any:
+        return {"enabled": data} if isinstance(data, bool) else data
+
+    @field_validator(*DIRECTORIES)
+    @classmethod
+    def _directory_url(cls, url: str) -> str:
+        return _absolute_url(url.strip())
+
+    @field_validator("other")
+    @classmethod
+    def _other_urls(cls, links: dict[str, str]) -> dict[str, str]:
+        return {name.strip(): _absolute_url(url.strip()) for name, url in links.items()}
+
+    def subscribe_links(self) -> list[tuple[str, str]]:
+        """(name, URL) of every directory the show is listed in, in the order shown."""
+        known = [(DIRECTORIES[key], getattr(self, key)) for key in DIRECTORIES]
+        return [(name, url) for name, url in [*known, *self.other.items()] if url]
+
+
+def _absolute_url(url: str) -> str:
+    if url and not re.fullmatch(r"https?://\S+", url):
+        raise ValueError(f"{url!r} is not an absolute http(s) URL")
+    return url
+
+
 class EpisodeFields(BaseModel):
     """What one essay may set for its episode: in its front matter, or its `[[essays]]` entry."""
 
@@ -366,6 +420,7 @@ class ShowConfig(Strict):
     defaults: ShowDefaults = ShowDefaults()
     essays: tuple[EssayEntry, ...] = (EssayEntry(path="essays/*.md"),)
     output: Path = Path("public")
+    site: SiteSettings = SiteSettings()
     publish: PublishSettings = PublishSettings()
 
     @model_validator(mode="before")
@@ -444,6 +499,11 @@ class Show:
         suffix = self.info.image.suffix.lower()
         return self.output / f"cover{suffix}"
 
+    @property
+    def site_templates(self) -> Path | None:
+        templates = self.config.site.templates
+        return None if templates is None else self.root / templates
+
     def url(self, name: str) -> str:
         return f"{self.info.base_url}/{name}"
 
@@ -480,6 +540,9 @@ def load_show(config: Path | None = None, *, allow_outside: bool = False) -> Sho
     for index, lexicon in enumerate(parsed.defaults.lexicons):
         if not show_path(show, lexicon, f"defaults.lexicons[{index}]").is_file():
             raise StudioError(f"{path}: defaults.lexicons[{index}]: {lexicon} does not exist")
+    templates = parsed.site.templates
+    if templates is not None and not show_path(show, templates, "site.templates").is_dir():
+        raise StudioError(f"{path}: site.templates: {templates} is not a folder")
     essay_files(show)  # every listed essay exists, and no glob hands out one episode number
     return show
 

@@ -22,6 +22,7 @@ from studio.show.config import Show
 from studio.show.guids import GUIDS_PATH, assign_guids
 from studio.show.lock import output_lock
 from studio.show.plan import EpisodePlan, plan_episodes
+from studio.site.paths import INDEX, page_path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,7 +91,7 @@ def write_feed(
     channel = Channel(
         title=info.title,
         description=info.description,
-        link=info.link or info.base_url,
+        link=_show_link(show),
         feed_url=show.feed_url,
         image_url=show.url(show.published_image.name),
         language=info.language,
@@ -187,7 +188,7 @@ def _item(show: Show, plan: EpisodePlan) -> Item | None:
         guid=plan.guid,
         title=plan.title,
         summary=plan.summary,
-        link=plan.fields.link or info.link or info.base_url,
+        link=_episode_link(show, plan),
         published=plan.published,
         audio_url=show.url(paths["mp3"].name),
         audio_bytes=audio_bytes,
@@ -201,6 +202,22 @@ def _item(show: Show, plan: EpisodePlan) -> Item | None:
         episode=plan.fields.episode,
         season=season,
     )
+
+
+def _show_link(show: Show) -> str:
+    """The channel's <link>: the show's own page if it set one, else the site's index."""
+    info = show.info
+    if info.link or not show.config.site.enabled:
+        return info.link or info.base_url
+    return show.url(INDEX)
+
+
+def _episode_link(show: Show, plan: EpisodePlan) -> str:
+    """An item's <link>: the episode's page on the site (the essay's own page is linked from
+    there); with the site off, the essay's page or the show's."""
+    if show.config.site.enabled:
+        return show.url(page_path(plan.slug))
+    return plan.fields.link or show.info.link or show.info.base_url
 
 
 def _url_if_file(show: Show, path: Path) -> str:
