@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import socket
 import tempfile
 import time
@@ -362,6 +363,8 @@ class _RayBuild:
 
     def _actor_ready(self, actor: _Actor, ref: Any) -> None:
         voice = actor.voice
+        if actor not in voice.actors:
+            return  # let go while it loaded: its voice had no takes left
         try:
             state = self.ray.get(ref)
         except self.ray.exceptions.RayActorError as error:
@@ -551,6 +554,10 @@ def _connect(options: RayOptions) -> tuple[Any, bool]:
     """Ray, joined to the cluster at `options.address` or a local instance started for this
     build; and whether this build started it (and so stops it). A Ray already initialized in
     this process is used as it is."""
+    address = options.address
+    if address is not None and address != "auto":
+        _check_reachable(address)
+        _use_token_if_any()  # before Ray is imported: it reads its settings once, then
     try:
         import ray
     except ImportError:
@@ -560,18 +567,26 @@ def _connect(options: RayOptions) -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
-    address = options.address
-    if address is not None and address != "auto":
-        _check_reachable(address)
     try:
-        if address is None:
-            ray.init(include_dashboard=False, **quiet)
+        if address is None:  # "local": a new instance, even where a `ray start` cluster runs
+            ray.init(address="local", include_dashboard=False, **quiet)
         else:
             ray.init(address=address, **quiet)
     except Exception as error:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         raise StudioError(f"cannot start or join {where}: {_one_line(error)}") from None
     return ray, True
+
+
+def _use_token_if_any() -> None:
+    """Send this machine's Ray token, as `ray start --address` does: Ray clusters started where
+    a token exists require it, and `ray.init` sends none to an address it is given unless told
+    to (a cluster without token authentication accepts a driver that sends one)."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return  # the user's choice
+    token_file = os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token"
+    if os.environ.get("RAY_AUTH_TOKEN") or Path(token_file).is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
 
 
 def _check_reachable(address: str) -> None:
