@@ -30,6 +30,7 @@ from studio.show.init import init_show
 from studio.show.ray_build import RayOptions
 from tests.conftest import REPO, run_studio
 from tests.test_cli import assert_one_line_error
+from tests.xtts_fixture import write_unloadable_xtts, write_voice_clip
 
 SECOND = """---
 title: Cats & Dogs
@@ -124,11 +125,15 @@ def ray_head(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Ray's local mode in this process, `ray.init(num_cpus=2)`; a build uses it as it is."""
+    """Ray's local mode in this process, `ray.init(num_cpus=2)`; a build uses it as it is.
+
+    It declares one GPU, which this machine does not have: a voice on cuda is given it, and
+    its worker then finds no CUDA device.
+    """
     saved = dict(os.environ)
     os.environ.update(worker_env(tmp_path_factory.mktemp("ray")))  # inherited by the workers
     try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.ERROR)  # fmt: skip
     finally:
         os.environ.clear()
@@ -286,6 +291,29 @@ def test_a_voice_that_cannot_load_on_a_worker_fails_its_essay_in_one_line(
     assert "\n" not in outcome["second"].error and "Traceback" not in outcome["second"].error
     assert not [p for p in (show / "public").iterdir() if p.name.startswith(("second", "."))]
     assert wait_until_gone(take_makers()) == []
+
+
+@pytest.mark.slow
+def test_an_xtts_voice_on_cuda_gets_a_gpu_worker(
+    reference: Path, local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = write_unloadable_xtts(tmp_path / "xtts")
+    clip = write_voice_clip(tmp_path / "clip.wav", 7.0)
+    voice = tmp_path / "voices" / "cloned"
+    voice.mkdir(parents=True)
+    (voice / "voice.toml").write_text(f'engine = "xtts"\nmodel = "{model}"\nclips = ["{clip}"]\n')
+    monkeypatch.setenv("STUDIO_VOICES", str(tmp_path / "voices"))
+    cloned = SECOND.replace("date: 2026-11-08", "date: 2026-11-08\nvoice: cloned")
+    show = make_show(tmp_path / "show", second=cloned)
+    (show / "essays" / "welcome.md").unlink()
+
+    report = build(load_show(show), cache_dir=tmp_path / "cache", device="cuda", ray=RayOptions())
+    [outcome] = report.outcomes
+    # Scheduled on the cluster's one GPU, the worker loads the voice on cuda, and says why not.
+    assert outcome.status == "failed"
+    assert "voice 'cloned' cannot load on" in outcome.error
+    assert "PyTorch sees no CUDA GPU here" in outcome.error and "\n" not in outcome.error
+    assert not list((show / "public").glob("*.mp3"))
 
 
 # --- fast: what needs no cluster --------------------------------------------------------------

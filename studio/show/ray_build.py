@@ -166,9 +166,7 @@ def assemble_remote(work: EpisodeWork, take_refs: dict[str, Any]) -> EpisodeMade
             )
             return EpisodeMade(mp3.read_bytes(), tuple(records), timeline, cleaned)
     except Exception as error:  # one line for the essay's outcome
-        if isinstance(error, StudioError):
-            return EpisodeMade(error=str(error))
-        return EpisodeMade(error=f"{type(error).__name__}: {error}")
+        return EpisodeMade(error=_message(error))
 
 
 @dataclasses.dataclass(eq=False)
@@ -231,8 +229,8 @@ def run_on_ray(
                 yield outcome
                 continue
             tags = start_render(prepared, job.request, job.cache_dir)
-        except StudioError as error:
-            outcome = EssayOutcome(job.slug, job.name, "failed", error=str(error))
+        except Exception as error:  # one essay's problem must not stop the show
+            outcome = EssayOutcome(job.slug, job.name, "failed", error=_message(error))
             emit(BuildEvent("done", slug=job.slug, outcome=outcome))
             yield outcome
             continue
@@ -427,7 +425,13 @@ class _RayBuild:
                     yield self._failed(episode, made.error)
             return
         assert made.take is not None
-        self.cache.store(made.take)  # in the local cache at once: a resumed build has it
+        try:
+            self.cache.store(made.take)  # in the local cache at once: a resumed build has it
+        except (StudioError, OSError) as error:
+            for episode in take.episodes:
+                if not episode.over:
+                    yield self._failed(episode, str(error))
+            return
         self.made_refs[take.key] = ref
         for episode in take.episodes:
             count = episode.prepared.raw_keys.count(take.key)
@@ -612,6 +616,11 @@ def _entry(cache: TakeCache, key: str) -> StoredTake:
     if take is None:
         raise StudioError(f"take {key[:12]} left the cache mid-build: build again")
     return take
+
+
+def _message(error: Exception) -> str:
+    """One line for an essay that failed: studio's own message, else the cause named."""
+    return str(error) if isinstance(error, StudioError) else f"{type(error).__name__}: {error}"
 
 
 def _one_line(error: BaseException) -> str:
