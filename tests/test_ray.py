@@ -295,7 +295,7 @@ def test_a_voice_that_cannot_load_on_a_worker_fails_its_essay_in_one_line(
 
 @pytest.mark.slow
 def test_an_xtts_voice_on_cuda_gets_a_gpu_worker(
-    reference: Path, local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    local_ray: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = write_unloadable_xtts(tmp_path / "xtts")
     clip = write_voice_clip(tmp_path / "clip.wav", 7.0)
@@ -333,22 +333,31 @@ def test_an_unreachable_cluster_is_one_line_and_writes_no_episode(tmp_path: Path
 
 
 @pytest.mark.parametrize(
-    ("options", "fragment"),
+    ("executor", "address", "workers", "jobs", "fragment"),
     [
-        (["--workers", "2"], "--workers is for --executor ray"),
-        (["--address", "127.0.0.1:6379"], "--address is for --executor ray"),
-        (["--executor", "ray", "--jobs", "2"], "--jobs is for --executor local"),
-        (["--executor", "spark"], "unknown executor 'spark'"),
-        (["--executor", "ray", "--address", "nohost"], "give the head node as host:port"),
+        ("local", None, 2, 1, "--workers is for --executor ray"),
+        ("local", "127.0.0.1:6379", None, 1, "--address is for --executor ray"),
+        ("ray", None, None, 2, "--jobs is for --executor local"),
+        ("spark", None, None, 1, "unknown executor 'spark'"),
     ],
 )
-def test_cluster_options_out_of_place_are_one_line(
-    tmp_path: Path, options: list[str], fragment: str
+def test_cluster_options_out_of_place_are_refused(
+    executor: str, address: str | None, workers: int | None, jobs: int, fragment: str
 ) -> None:
-    show = make_show(tmp_path / "show")
-    result = run_studio("build", "--config", str(show), *options)
-    assert_one_line_error(result, fragment)
-    assert not (show / "public" / "feed.xml").exists()
+    from studio.cli import _ray_options
+
+    with pytest.raises(StudioError, match=fragment):
+        _ray_options(executor, address, workers, jobs)
+    assert _ray_options("ray", "10.0.0.5:6379", 4, 1) == RayOptions("10.0.0.5:6379", 4)
+    assert _ray_options("local", None, None, 3) is None
+
+
+@pytest.mark.parametrize("address", ["nohost", "10.0.0.5", "10.0.0.5:port"])
+def test_an_address_that_is_no_host_and_port_is_refused(address: str) -> None:
+    from studio.show.ray_build import _check_reachable
+
+    with pytest.raises(StudioError, match="give the head node as host:port"):
+        _check_reachable(address)
 
 
 def test_ray_is_imported_only_by_a_cluster_build() -> None:
@@ -375,3 +384,32 @@ def test_a_take_travels_between_caches_as_the_same_files(tmp_path: Path) -> None
     damaged = type(take)(take.key, take.flac[:-1] + bytes([take.flac[-1] ^ 1]), take.record)
     with pytest.raises(StudioError, match="arrived damaged"):
         TakeCache(tmp_path / "other").store(damaged)
+
+
+def test_a_cluster_build_shows_one_bar_for_all_its_takes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rich.progress import Progress
+
+    from studio import cli
+    from studio.show.build import EssayOutcome
+
+    bars: list[Progress] = []
+
+    def progress(unit: str = "segments") -> Progress:
+        bars.append(Progress(disable=True))
+        assert unit == "takes"
+        return bars[-1]
+
+    monkeypatch.setattr(cli, "_progress", progress)
+    with cli._cluster_progress() as report:
+        report(BuildEvent("takes", done=4, total=10, seconds=20.0))  # 4 were cached
+        report(BuildEvent("takes", done=5, total=10, seconds=25.5))
+        report(BuildEvent("takes", done=7, total=10, seconds=31.0))
+        done = EssayOutcome("second", "essays/second.md", "rendered", 3.0, 12.5, 6)
+        report(BuildEvent("done", slug="second", outcome=done))
+    [task] = bars[0].tasks  # one bar for the build, none per essay
+    assert (task.completed, task.total) == (7, 10)
+    assert task.fields["audio"].strip() == "31.0 s audio"
+    assert task.fields["pace_from"][1] == 5  # the pace counts takes made, not the cached ones
+    assert "rendered   second (0:12.5, 6 takes synthesized" in capsys.readouterr().out
