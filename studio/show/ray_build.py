@@ -24,7 +24,7 @@ import os
 import socket
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -254,6 +254,11 @@ class _RayBuild:
         self.voices: list[_Voice] = []
         self.pending: dict[Any, tuple[str, Any]] = {}  # Ray ref -> (what it is, its subject)
         self.made_refs: dict[str, Any] = {}  # take key -> an actor's result, while still needed
+        self.to_assemble: deque[_Episode] = deque()  # every take made, waiting for a slot
+        # How many episodes not sent to assembly yet speak each take.
+        self.needed = Counter(k for e in episodes for k in dict.fromkeys(e.prepared.raw_keys))
+        self.assembling = 0
+        self.assembly_slots = 1
         self.done = self.total = 0
         self.seconds = 0.0
         for episode in episodes:
@@ -269,15 +274,22 @@ class _RayBuild:
         ray = self.ray
         try:
             self.maker = ray.remote(TakeMaker)
-            self.assembler = ray.remote(assemble_remote).options(num_cpus=1)
+            # Assembly asks Ray for no CPU: the synthesis workers hold every CPU until the last
+            # take, and an episode must not wait for that. It shares the cores with them, as a
+            # local render's assembly threads share them with its synthesis; at most one runs
+            # per CPU of the cluster (`_start_assembly`), spread over the machines.
+            self.assembler = ray.remote(assemble_remote).options(
+                num_cpus=0, scheduling_strategy="SPREAD"
+            )
+            self.assembly_slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
             self.voices = self._voices()
             for voice in self.voices:
                 for _ in range(self._actor_count(voice)):
                     self._start_actor(voice)
             for episode in self.episodes:
                 if not episode.waiting:
-                    self._assemble(episode)
-            while self.pending or any(voice.queue for voice in self.voices):
+                    yield from self._assemble(episode)
+            while self.pending or self.to_assemble or any(v.queue for v in self.voices):
                 for voice in self.voices:
                     yield from self._fail_if_stuck(voice)
                     self._dispatch(voice)
@@ -291,7 +303,9 @@ class _RayBuild:
                     elif kind == "take":
                         yield from self._take_done(*subject, ref)
                     else:
+                        self.assembling -= 1
                         yield self._episode_done(subject, ref)
+                yield from self._start_assembly()
                 for voice in self.voices:
                     self._release_idle(voice)
             for episode in self.episodes:  # none should be left; if one is, say so
@@ -439,7 +453,7 @@ class _RayBuild:
             self.seconds += count * made.seconds
             episode.waiting.discard(take.key)
             if not episode.waiting and episode.state == "synthesis":
-                self._assemble(episode)
+                yield from self._assemble(episode)
         self.emit(BuildEvent("takes", done=self.done, total=self.total, seconds=self.seconds))
 
     def _actor_lost(self, actor: _Actor, take: _Take) -> None:
@@ -458,10 +472,29 @@ class _RayBuild:
 
     # --- episodes
 
-    def _assemble(self, episode: _Episode) -> None:
-        """Start the episode's assembly task, its takes sent as refs: those made in this build
-        straight from the actors' results, the rest from the local cache."""
+    def _assemble(self, episode: _Episode) -> Iterator[EssayOutcome]:
+        """The episode's takes all exist: it is assembled as soon as a slot is free."""
         episode.state = "assembly"
+        self.to_assemble.append(episode)
+        yield from self._start_assembly()
+
+    def _start_assembly(self) -> Iterator[EssayOutcome]:
+        """Start assembly tasks while there are episodes ready and slots free, each with its
+        takes sent as refs: those made in this build straight from the actors' results, the
+        rest from the local cache."""
+        while self.to_assemble and self.assembling < self.assembly_slots:
+            episode = self.to_assemble.popleft()
+            if episode.over:
+                continue
+            try:
+                task = self._assembly_task(episode)
+            except (StudioError, OSError) as error:
+                yield self._failed(episode, str(error))
+                continue
+            self.assembling += 1
+            self.pending[task] = ("episode", episode)
+
+    def _assembly_task(self, episode: _Episode) -> Any:
         prepared = episode.prepared
         raw = tuple(
             dataclasses.replace(cached_record(self.cache, key), cached=key not in episode.made_here)
@@ -474,8 +507,9 @@ class _RayBuild:
             if key not in refs and (take := self.cache.entry(key)) is not None:
                 refs[key] = self.ray.put(take)  # cleaned already: not cleaned again
         # A take's result is held only while an episode still to be assembled needs it.
-        for key in refs:
-            if not any(key in e.waiting for e in self.episodes if e.state == "synthesis"):
+        for key in dict.fromkeys(prepared.raw_keys):
+            self.needed[key] -= 1
+            if self.needed[key] <= 0:
                 self.made_refs.pop(key, None)
         cover = None
         if episode.tags.cover is not None:
@@ -489,7 +523,7 @@ class _RayBuild:
             dataclasses.replace(episode.tags, cover=None),
             cover,
         )
-        self.pending[self.assembler.remote(work, refs)] = ("episode", episode)
+        return self.assembler.remote(work, refs)
 
     def _episode_done(self, episode: _Episode, ref: Any) -> EssayOutcome:
         """The episode's files written here: the MP3 whole, then sidecars and manifest (last)."""
