@@ -607,6 +607,9 @@ def _connect(options: RayOptions) -> tuple[Any, bool]:
     quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     try:
         if address is None:  # "local": a new instance, even where a `ray start` cluster runs
+            # Ray runs its workers at nice 15; here they are the build itself, which a local
+            # build runs at normal priority: niced, they lose every core to any other work.
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(address="local", include_dashboard=False, **quiet)
         else:
             ray.init(address=address, **quiet)
