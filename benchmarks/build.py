@@ -241,8 +241,11 @@ def compare_executors(mixed: bool, rounds: int) -> None:
                     build = ["build", "--config", str(show), *options]
                     times[name].append(studio(*build, env=env, prefix=prefix))
                 cpu[name].append(seconds[0])
-                print(f"  {name}: {times[name][-1]:.1f} s, {cpu[name][-1]:.1f} CPU-s, "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                print(
+                    f"  {name}: {times[name][-1]:.1f} s, {cpu[name][-1]:.1f} CPU-s, "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
                 episodes[name] = episodes_of(show)
                 manifests = [Manifest.read(p) for p in (show / ".studio/manifests").glob("*")]
                 minutes = sum(m.duration for m in manifests if m) / 60
@@ -251,13 +254,17 @@ def compare_executors(mixed: bool, rounds: int) -> None:
     start_stop = ray_start_stop()
     local = statistics.median(times["local (--jobs 1)"])
     local_cpu = statistics.median(cpu["local (--jobs 1)"])
-    print(f"show: 3 essays, {segments:.0f} segments, {minutes:.1f} min of audio, cold builds, "
-          f"{os.cpu_count()} cores, median of {rounds}")
+    print(
+        f"show: 3 essays, {segments:.0f} segments, {minutes:.1f} min of audio, cold builds, "
+        f"{os.cpu_count()} cores, median of {rounds}"
+    )
     for name, seconds in times.items():
         median, used = statistics.median(seconds), statistics.median(cpu[name])
-        print(f"{name:<18} {median:7.2f} s {median / local - 1:+7.1%}   "
-              f"{used:7.1f} CPU-s {used / local_cpu - 1:+7.1%}   over local"
-              f"   (wall: {', '.join(f'{s:.1f}' for s in seconds)})")
+        print(
+            f"{name:<18} {median:7.2f} s {median / local - 1:+7.1%}   "
+            f"{used:7.1f} CPU-s {used / local_cpu - 1:+7.1%}   over local"
+            f"   (wall: {', '.join(f'{s:.1f}' for s in seconds)})"
+        )
     print(f"ray start + stop alone: {start_stop:5.2f} s")
     print(f"episodes byte-identical across executors: {same}")
 
