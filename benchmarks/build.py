@@ -8,20 +8,30 @@ unchanged rebuild <= 5% of the cold build, a one-paragraph edit <= 15%, and feed
 1,000 episodes <= 2 s; issue 16: the site adds <= 0.2 s to an unchanged rebuild of the 3-essay
 show (timed in process, `write_site`, and as whole builds with the site on and off).
 
+With --executor ray (issue 15), the same show is built cold, whole processes, rounds alternating:
+locally (--jobs 1), and on a local Ray instance with 1 and with 2 CPU workers; it prints each
+build's time, Ray's overhead over the local build (target: <= 10 % with 2 workers), what
+starting and stopping Ray costs alone, and checks that every build wrote the same episodes.
+
     .venv/bin/python benchmarks/build.py [--jobs N] [--mixed] [--episodes 1000]
+    .venv/bin/python benchmarks/build.py --executor ray [--mixed] [--rounds 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from studio.manifest import Manifest
@@ -32,11 +42,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
-def studio(*args: str, env: dict[str, str]) -> float:
-    """Run the real CLI; return its wall time in seconds."""
+def studio(*args: str, env: dict[str, str], prefix: Sequence[str] = ()) -> float:
+    """Run the real CLI (after `prefix`); return its wall time in seconds."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "studio", *args], env=env, capture_output=True, text=True
+        [*prefix, sys.executable, "-m", "studio", *args], env=env, capture_output=True, text=True
     )
     elapsed = time.perf_counter() - started
     if result.returncode:
@@ -228,12 +238,118 @@ def site_on_and_off(show: Path, env: dict[str, str], rounds: int = 5) -> tuple[f
     return on[rounds // 2], off[rounds // 2]
 
 
+CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1; None of this where it is not writable
+
+
+@contextlib.contextmanager
+def cpu_accounted() -> Iterator[tuple[list[str], list[float]]]:
+    """A command prefix that runs a command in a cgroup of its own, and (after the block) the
+    CPU-seconds it and every process it started (Ray's daemons and workers too) used; NaN where
+    no cgroup can be made. On a machine shared with other work, CPU-seconds are what a build
+    costs, where its wall time also measures the neighbours."""
+    group = CPUACCT / f"studio-bench-{os.getpid()}-{time.monotonic_ns()}"
+    seconds = [math.nan]
+    try:
+        group.mkdir()
+    except OSError:
+        yield [], seconds
+        return
+    prefix = ["sh", "-c", f'echo $$ > {group}/cgroup.procs && exec "$@"', "sh"]
+    try:
+        yield prefix, seconds
+        seconds[0] = int((group / "cpuacct.usage").read_text()) / 1e9
+    finally:
+        for _ in range(100):  # Ray's processes may take a moment to go
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
+def ray_start_stop() -> float:
+    """Seconds to start a local Ray instance and stop it again, in a process of its own."""
+    code = (
+        "import logging, time; t = time.perf_counter(); import ray; "
+        "ray.init(address='local', include_dashboard=False, logging_level=logging.ERROR); "
+        "ray.shutdown(); print(time.perf_counter() - t)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit(f"ray start/stop failed:\n{result.stderr}")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def episodes_of(show: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((show / "public").glob("*.mp3"))}
+
+
+def compare_executors(mixed: bool, rounds: int) -> None:
+    """Cold builds of the same show, locally and on Ray with 1 and 2 workers (module doc)."""
+    variants = {
+        "local (--jobs 1)": [],
+        "ray, 1 worker": ["--executor", "ray", "--workers", "1"],
+        "ray, 2 workers": ["--executor", "ray", "--workers", "2"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    episodes: dict[str, dict[str, bytes]] = {}
+    minutes = segments = 0.0
+    for _ in range(rounds):
+        for name, options in variants.items():
+            with tempfile.TemporaryDirectory() as scratch_name:
+                scratch = Path(scratch_name)
+                env = {**os.environ, "STUDIO_CACHE_DIR": str(scratch / "cache")}
+                show = scratch / "show"
+                studio("init", str(show), "--title", "Benchmark Show", env=env)
+                (show / "essays" / "welcome.md").unlink()
+                three_essays(show / "essays", mixed=mixed)
+                with cpu_accounted() as (prefix, seconds):
+                    build = ["build", "--config", str(show), *options]
+                    times[name].append(studio(*build, env=env, prefix=prefix))
+                cpu[name].append(seconds[0])
+                print(
+                    f"  {name}: {times[name][-1]:.1f} s, {cpu[name][-1]:.1f} CPU-s, "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+                episodes[name] = episodes_of(show)
+                manifests = [Manifest.read(p) for p in (show / ".studio/manifests").glob("*")]
+                minutes = sum(m.duration for m in manifests if m) / 60
+                segments = sum(len(m.segments) for m in manifests if m)
+    same = all(files == episodes["local (--jobs 1)"] for files in episodes.values())
+    start_stop = ray_start_stop()
+    local = statistics.median(times["local (--jobs 1)"])
+    local_cpu = statistics.median(cpu["local (--jobs 1)"])
+    print(
+        f"show: 3 essays, {segments:.0f} segments, {minutes:.1f} min of audio, cold builds, "
+        f"{os.cpu_count()} cores, median of {rounds}"
+    )
+    for name, seconds in times.items():
+        median, used = statistics.median(seconds), statistics.median(cpu[name])
+        print(
+            f"{name:<18} {median:7.2f} s {median / local - 1:+7.1%}   "
+            f"{used:7.1f} CPU-s {used / local_cpu - 1:+7.1%}   over local"
+            f"   (wall: {', '.join(f'{s:.1f}' for s in seconds)})"
+        )
+    print(f"ray start + stop alone: {start_stop:5.2f} s")
+    print(f"episodes byte-identical across executors: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=1, help="studio build --jobs")
     parser.add_argument("--episodes", type=int, default=1000, help="episodes in the feed runs")
     parser.add_argument("--mixed", action="store_true", help="essays of 1,600, 400 and 100 words")
+    parser.add_argument(
+        "--executor", choices=("local", "ray"), default="local",
+        help="ray: compare cold builds on Ray (1 and 2 workers) with a local one",
+    )  # fmt: skip
+    parser.add_argument("--rounds", type=int, default=1, help="with --executor ray")
     args = parser.parse_args()
+    if args.executor == "ray":
+        compare_executors(args.mixed, args.rounds)
+        return
 
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)

@@ -12,6 +12,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ import numpy as np
 import soundfile as sf
 from platformdirs import user_cache_dir
 
-from studio.files import atomic_path, sweep_stale, write_text_atomic
+from studio.errors import StudioError
+from studio.files import atomic_path, sweep_stale, write_bytes_atomic, write_text_atomic
 
 try:
     import fcntl
@@ -37,6 +39,19 @@ def default_cache_dir() -> Path:
 def take_key(text: str, identity: dict[str, Any]) -> str:
     payload = json.dumps({"text": text, "voice": identity}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredTake:
+    """One take as the cache holds it: its FLAC file and the record beside it, byte for byte.
+
+    This is how a take travels between caches (a cluster worker's and the build's), so that a
+    take made elsewhere lands as the very files a local synthesis would have written.
+    """
+
+    key: str
+    flac: bytes
+    record: dict[str, Any]
 
 
 class TakeCache:
@@ -93,6 +108,23 @@ class TakeCache:
         stored = self.get(key)
         assert stored is not None, f"take {key} vanished right after it was written"
         return stored
+
+    def entry(self, key: str) -> StoredTake | None:
+        """The take's files as stored (checked against its record), or None if it is not here."""
+        data = self._read_verified(key)
+        return None if data is None else StoredTake(key, data, self.meta(key))
+
+    def store(self, take: StoredTake) -> None:
+        """Add a take exactly as another cache stored it, the record first (as `put` does)."""
+        record = take.record
+        if record.get(_SIZE) != len(take.flac) or (
+            record.get(_SHA256) != hashlib.sha256(take.flac).hexdigest()
+        ):
+            raise StudioError(f"take {take.key[:12]} arrived damaged: build again")
+        path = self.path(take.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path.with_suffix(".json"), json.dumps(record, ensure_ascii=False))
+        write_bytes_atomic(path, take.flac)
 
     def claim(self, key: str) -> TakeClaim | None:
         """Claim the making of a take, or None while another live process holds the claim.

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from studio.render import RenderResult
     from studio.show.build import BuildEvent, EssayOutcome
     from studio.show.feed import FeedReport
+    from studio.show.ray_build import RayOptions
     from studio.show.site import SiteReport
     from studio.upload.publish import PublishReport
 
@@ -641,14 +642,40 @@ def build(
     ] = False,
     allow_removals: AllowRemovalsOption = False,
     allow_outside: AllowOutsideOption = False,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            metavar="local|ray",
+            help="local: this machine (--jobs); ray: a Ray cluster (needs studio's ray extra).",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --executor ray: the running cluster's head, host:port "
+            "(default: a local Ray started for this build)."
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --executor ray: synthesis workers per voice, each one CPU (one GPU for a "
+            "voice on cuda); default: as many as the cluster has.",
+        ),
+    ] = None,
+    device: DeviceOption = None,
 ) -> None:
     """Render every essay of a show that is not a draft, then write its cover, feed.xml and site."""
     from studio.show.build import build as build_show  # deferred: render's ~0.3 s
 
     with _user_errors():
+        ray = _ray_options(executor, address, workers, jobs)
         show = load_show(config, allow_outside=allow_outside)
         _warn_placeholders(show)
-        with _build_progress() as report_progress:
+        progress = _cluster_progress if ray is not None else _build_progress
+        with progress() as report_progress:
             report = build_show(
                 show,
                 only=only,
@@ -656,6 +683,8 @@ def build(
                 force=force,
                 progress=report_progress,
                 allow_removals=allow_removals,
+                device=_device(device),
+                ray=ray,
             )
         counts = {
             status: sum(1 for outcome in report.outcomes if outcome.status == status)
@@ -670,6 +699,24 @@ def build(
         if failed:
             names = ", ".join(outcome.slug for outcome in failed)
             raise StudioError(f"{len(failed)} of {len(report.outcomes)} essays failed: {names}")
+
+
+def _ray_options(
+    executor: str, address: str | None, workers: int | None, jobs: int
+) -> RayOptions | None:
+    """The cluster options, or None for a local build; a misplaced option is refused."""
+    if executor == "local":
+        if address is not None or workers is not None:
+            option = "--address" if address is not None else "--workers"
+            raise StudioError(f"{option} is for --executor ray")
+        return None
+    if executor != "ray":
+        raise StudioError(f"unknown executor '{executor}': use local or ray")
+    if jobs != 1:
+        raise StudioError("--jobs is for --executor local: with ray, --workers sets the width")
+    from studio.show.ray_build import RayOptions  # imports no Ray until the build runs
+
+    return RayOptions(address=address, workers=workers)
 
 
 @app.command()
@@ -843,6 +890,23 @@ def _build_progress() -> Iterator[Callable[[BuildEvent], None]]:
         yield report
 
 
+@contextlib.contextmanager
+def _cluster_progress() -> Iterator[Callable[[BuildEvent], None]]:
+    """A live display for a cluster build: one bar for every take of the build, fed by the
+    workers as takes land, with each essay's line printed as it is done."""
+    bar = _progress("takes")
+    task = bar.add_task("show", total=None, audio="")
+
+    def report(event: BuildEvent) -> None:
+        if event.kind == "takes":
+            _report_takes(bar, task, event.done, event.total, event.seconds)
+        elif event.kind == "done" and event.outcome is not None:
+            _print_outcome(event.outcome)
+
+    with bar:
+        yield report
+
+
 def _print_outcome(outcome: EssayOutcome) -> None:
     if outcome.status == "failed":
         _say(("failed", "red"), f"     {outcome.slug}: {outcome.error}", one_line=True)
@@ -877,13 +941,13 @@ def _print_site(report: SiteReport | None) -> None:
         _say(("embed", "cyan"), f" {slug}: {snippet}", one_line=True)
 
 
-def _progress() -> Progress:
+def _progress(unit: str = "segments") -> Progress:
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("segments"),
+        TextColumn(unit),
         TextColumn("{task.fields[audio]}"),
         TimeElapsedColumn(),
         _TakesEta(),

@@ -210,20 +210,14 @@ def render(
     manifest = None if request.force else _up_to_date_manifest(prepared)
     if manifest is not None:
         return _result_from_manifest(prepared, manifest, timings)
-    _ensure_writable(request.out_dir)
-    if request.manifest_dir is not None:
-        _ensure_writable(request.manifest_dir)
-    _sweep_leftovers(prepared, cache_dir)
+    tags = start_render(prepared, request, cache_dir)
 
     mark = time.perf_counter()
-    settings = request.settings
-    tags = id3_tags(prepared, request)
-    check_mp3_settings(settings.sample_rate, tags, settings.bitrate)  # before, not after, synthesis
     producer = EpisodeProducer(
         prepared.script,
         prepared.keys,
         TakeCache(cache_dir),
-        settings,
+        request.settings,
         breath=prepared.breath,
         mp3=prepared.outputs["mp3"],
         tags=tags,
@@ -248,7 +242,31 @@ def render(
     mark = time.perf_counter()
     records, timeline = producer.result()
     timings["master"] = time.perf_counter() - mark
+    return finish_render(prepared, records, timeline, timings, started=started)
 
+
+def start_render(prepared: Prepared, request: RenderRequest, cache_dir: Path) -> Id3Tags:
+    """What a render checks and tidies before any audio is made (so a render that cannot
+    finish fails before synthesis, not after it); returns the episode's ID3 tags."""
+    _ensure_writable(request.out_dir)
+    if request.manifest_dir is not None:
+        _ensure_writable(request.manifest_dir)
+    _sweep_leftovers(prepared, cache_dir)
+    settings = request.settings
+    tags = id3_tags(prepared, request)
+    check_mp3_settings(settings.sample_rate, tags, settings.bitrate)
+    return tags
+
+
+def finish_render(
+    prepared: Prepared,
+    records: list[TakeRecord],
+    timeline: Timeline,
+    timings: dict[str, float],
+    *,
+    started: float,
+) -> RenderResult:
+    """Once the MP3 is in place: the sidecars and the manifest, and what the render did."""
     mark = time.perf_counter()
     write_sidecars(prepared, timeline, records)
     timings["publish"] = time.perf_counter() - mark

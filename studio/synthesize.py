@@ -262,21 +262,35 @@ def _synthesis_worker(
         def make(item: tuple[int, str, str, int | None]) -> None:
             index, key, text, seed = item
             try:
-                synthesis = engine_for(seed).synthesize(text)
-                meta = {"attempts": synthesis.attempts, "notes": synthesis.notes}
-                audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
-            except StudioError as error:
-                messages.put(("error", str(error)))
-                return
+                attempts, notes, seconds = make_take(engine_for(seed), cache, key, text)
             except Exception as error:  # the parent prints one line; the cause is named in it
-                messages.put(("error", f"synthesis failed: {type(error).__name__}: {error}"))
+                messages.put(("error", failure_message(error)))
                 return
-            messages.put(("done", index, synthesis.attempts, synthesis.notes, len(audio) / rate))
+            messages.put(("done", index, attempts, notes, seconds))
 
         with ThreadPoolExecutor(engine.synthesis_threads) as pool:
             while (item := work.get()) is not None:
                 pool.submit(make, item)
-    except StudioError as error:
-        messages.put(("error", str(error)))
     except Exception as error:  # the parent prints one line; the cause is named in it
-        messages.put(("error", f"synthesis failed: {type(error).__name__}: {error}"))
+        messages.put(("error", failure_message(error)))
+
+
+def make_take(
+    engine: Engine, cache: TakeCache, key: str, text: str
+) -> tuple[int, list[str], float]:
+    """Synthesize one take into `cache` under `key`: (attempts, notes, seconds of audio).
+
+    The one way a take is made, in a render's worker process or on a cluster's worker, so that
+    a take is the same file wherever it was made.
+    """
+    synthesis = engine.synthesize(text)
+    meta = {"attempts": synthesis.attempts, "notes": synthesis.notes}
+    audio, rate = cache.put(key, synthesis.audio, engine.sample_rate, meta)
+    return synthesis.attempts, list(synthesis.notes), len(audio) / rate
+
+
+def failure_message(error: Exception) -> str:
+    """One line for a take that could not be made: studio's own message, else the cause named."""
+    if isinstance(error, StudioError):
+        return str(error)
+    return f"synthesis failed: {type(error).__name__}: {error}"

@@ -226,8 +226,12 @@ def model_folder(profile: VoiceProfile) -> Path:
     return downloaded_model_dir(model) if is_model_name(model) else Path(model)
 
 
-def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = None) -> Engine:
+def open_engine(
+    profile: VoiceProfile, work_dir: Path, *, device: str | None = None, cores: int | None = None
+) -> Engine:
     """An engine for the profile; models load lazily, on the first take that is not cached.
+
+    `cores` caps the cores the bundled voice uses (None: all this process may run on).
 
     Opening checks what can be checked cheaply (files, config, language, clip lengths), so a
     voice that can't work fails here with one line, before any rendering starts.
@@ -257,6 +261,7 @@ def open_engine(profile: VoiceProfile, work_dir: Path, *, device: str | None = N
         noise_w=profile.noise_w,
         seed=profile.seed,
         parallel_takes=profile.parallel_takes,
+        cores=cores,
         work_dir=work_dir / "models",
     )
 

@@ -64,8 +64,11 @@ class BundledEngine:
         noise_w: float | None = None,
         seed: int = 0,
         parallel_takes: int = 2,
+        cores: int | None = None,
         work_dir: Path,
     ) -> None:
+        """`cores`: how many cores the voice may use (None: every core this process may run on);
+        a Ray worker that was given one CPU says 1."""
         self.files = files or PiperVoiceFiles.default()
         for path in (self.files.model, self.files.config):
             if not path.is_file():
@@ -90,7 +93,8 @@ class BundledEngine:
         # Takes are synthesized `parallel_takes` at a time, on one shared ONNX session whose
         # intra-op threads split the cores between them: VITS scales poorly across intra-op
         # threads, and one session shares its weights and arena (benchmarks/README.md).
-        self.parallel_takes = max(1, min(parallel_takes, available_cores()))  # no gain past that
+        self.cores = max(1, cores or available_cores())
+        self.parallel_takes = max(1, min(parallel_takes, self.cores))  # no gain past that
         self._lock = threading.Lock()
         self._model_path: Path | None = None
         self._vits: Any = None
@@ -130,7 +134,7 @@ class BundledEngine:
             with self._lock:
                 if self._vits is None:
                     self._model_path = self.seeded_model_path()
-                    threads = max(1, available_cores() // self.parallel_takes)
+                    threads = max(1, self.cores // self.parallel_takes)
                     session = onnx_session(self._model_path, threads)
                     self._vits = vits_shell(pending.result(), session, self.scales)
         return self._vits

@@ -1,5 +1,6 @@
-"""Building a show: render every publishable essay (in this process or several), then the cover,
-the feed and the site. An essay that fails is reported; the others carry on."""
+"""Building a show: render every publishable essay (in this process, several, or on a Ray
+cluster: `ray_build`), then the cover, the feed and the site. An essay that fails is reported;
+the others carry on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from studio.cache import default_cache_dir
 from studio.errors import StudioError
@@ -22,6 +23,9 @@ from studio.show.guids import assign_guids
 from studio.show.lock import output_lock
 from studio.show.plan import plan_episodes
 from studio.show.site import SiteReport, write_site
+
+if TYPE_CHECKING:
+    from studio.show.ray_build import RayOptions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,10 +46,11 @@ class BuildEvent:
     """Progress of a build, for a progress display.
 
     kinds: "planned" (total = essays to render), "segments" (an essay's takes: done of total,
-    seconds of audio), "done" (outcome set).
+    seconds of audio), "takes" (the whole build's takes, on a cluster: done of total, seconds
+    of audio), "done" (outcome set).
     """
 
-    kind: Literal["planned", "segments", "done"]
+    kind: Literal["planned", "segments", "takes", "done"]
     slug: str = ""
     done: int = 0
     total: int = 0
@@ -69,7 +74,9 @@ class BuildReport:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Job:
+class EssayJob:
+    """One essay to render, as the build hands it to whichever executor renders it."""
+
     slug: str
     name: str
     request: RenderRequest
@@ -85,6 +92,8 @@ def build(
     cache_dir: Path | None = None,
     progress: BuildProgress | None = None,
     allow_removals: bool = False,
+    device: str | None = None,
+    ray: RayOptions | None = None,
 ) -> BuildReport:
     """Render every publishable essay (or just `only`), then write the cover, the feed and the
     site (unless the show turns it off).
@@ -92,7 +101,8 @@ def build(
     An essay that fails is reported and the others carry on; the feed lists every episode whose
     files are on disk, and keeps a failed essay's episode as last published. A feed that would
     drop published episodes is refused unless `allow_removals`. `jobs` > 1 renders that many
-    essays at once in separate processes.
+    essays at once in separate processes; `ray` renders them on a Ray cluster instead.
+    `device` is where voices run ("cpu", "cuda"...; None: the GPU if any).
     """
     cache_dir = cache_dir or default_cache_dir()
     emit = progress or (lambda event: None)
@@ -111,7 +121,7 @@ def build(
         settings = defaults.render_settings()
         lexicons = tuple(show.root / p for p in defaults.lexicons)  # checked by load_show
         outcomes: dict[str, EssayOutcome] = {}
-        work: list[_Job] = []
+        work: list[EssayJob] = []
         for plan in chosen:
             if plan.error is not None:
                 outcomes[plan.name] = EssayOutcome(plan.slug, plan.name, "failed", error=plan.error)
@@ -125,12 +135,19 @@ def build(
                 lexicons=lexicons,
                 cover=cover,
                 force=force,
+                device=device,
             )
-            work.append(_Job(plan.slug, plan.name, request, cache_dir))
+            work.append(EssayJob(plan.slug, plan.name, request, cache_dir))
         emit(BuildEvent("planned", total=len(chosen)))
         for outcome in outcomes.values():
             emit(BuildEvent("done", slug=outcome.slug, outcome=outcome))
-        for outcome in _run_jobs(work, jobs, emit):
+        if ray is not None:
+            from studio.show.ray_build import run_on_ray  # imports Ray: only when asked for
+
+            run = run_on_ray(work, ray, emit)
+        else:
+            run = _run_jobs(work, jobs, emit)
+        for outcome in run:
             outcomes[outcome.name] = outcome
         failed = frozenset(o.name for o in outcomes.values() if o.status == "failed")
         feed = write_feed(show, plans, failed=failed, allow_removals=allow_removals)
@@ -139,22 +156,22 @@ def build(
     return BuildReport(ordered, feed, drafts=sum(1 for p in plans if p.draft), site=site)
 
 
-def _run_jobs(work: list[_Job], jobs: int, emit: BuildProgress) -> Iterator[EssayOutcome]:
+def _run_jobs(work: list[EssayJob], jobs: int, emit: BuildProgress) -> Iterator[EssayOutcome]:
     """Render each job, in this process or `jobs` worker processes, yielding outcomes."""
     stale = work
     if jobs > 1:
         # Deciding what is up to date is cheap; only real work is worth a process.
         stale = []
         for job in work:
-            if _up_to_date(job):
-                outcome = _render_job(job, emit)
+            if job_up_to_date(job):
+                outcome = render_job(job, emit)
                 emit(BuildEvent("done", slug=job.slug, outcome=outcome))
                 yield outcome
             else:
                 stale.append(job)
     if jobs <= 1 or len(stale) <= 1:
         for job in stale:
-            outcome = _render_job(job, emit)
+            outcome = render_job(job, emit)
             emit(BuildEvent("done", slug=job.slug, outcome=outcome))
             yield outcome
         return
@@ -176,8 +193,8 @@ def _run_jobs(work: list[_Job], jobs: int, emit: BuildProgress) -> Iterator[Essa
         initargs=(events,),
     )
     try:
-        futures: dict[Future[EssayOutcome], _Job] = {
-            pool.submit(_render_job, job): job for job in stale
+        futures: dict[Future[EssayOutcome], EssayJob] = {
+            pool.submit(render_job, job): job for job in stale
         }
         pending = set(futures)
         while pending:
@@ -208,7 +225,7 @@ def _init_worker(events: multiprocessing.Queue) -> None:
     _WORKER_EVENTS = events
 
 
-def _up_to_date(job: _Job) -> bool:
+def job_up_to_date(job: EssayJob) -> bool:
     if job.request.force:
         return False
     try:
@@ -217,7 +234,7 @@ def _up_to_date(job: _Job) -> bool:
         return False  # the render reports it
 
 
-def _render_job(job: _Job, emit: BuildProgress | None = None) -> EssayOutcome:
+def render_job(job: EssayJob, emit: BuildProgress | None = None) -> EssayOutcome:
     """Render one essay; never raises for a problem with that essay, reports it instead."""
     events = _WORKER_EVENTS
 
