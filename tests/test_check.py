@@ -218,6 +218,35 @@ def test_proof_page_in_chromium(episode: dict, clean: dict, tmp_path: Path) -> N
             browser.close()
 
 
+def test_check_listens_with_faster_whisper_on_a_local_model(episode: dict, tmp_path: Path) -> None:
+    """`--whisper DIR` runs faster-whisper on a real CTranslate2 folder (a tiny random Whisper,
+    converted as a user's model would be). It hears garbage, so calibration sets the bar at its
+    floor and keeps the voice's own speaking rate: every segment is flagged for its words and
+    none for its length, and the results are cached per recognizer."""
+    from studio.check.calibration import MIN_BAR
+    from studio.voices import find_voice
+    from tests.whisper_fixture import build_tiny_whisper
+
+    model = build_tiny_whisper(tmp_path / "tiny-whisper")
+    out = tmp_path / "out"
+    shutil.copytree(episode["out"], out)
+    args = ("check", str(episode["essay"]), "--out", str(out), "--whisper", str(model))
+    result = run_studio(*args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((out / "price.qc.json").read_text(encoding="utf-8"))
+    assert report["recognizer"] == "whisper"
+    count = len(episode["manifest"]["segments"])
+    assert report["flagged"] == list(range(count))
+    assert all(s["flags"] == ["words"] and s["score"] < MIN_BAR for s in report["segments"])
+    assert report["calibration"]["min_score"] == MIN_BAR
+    assert report["calibration"]["chars_per_second"] == find_voice("joe").chars_per_second
+    assert (out / "price.qc.html").is_file()
+    assert f"listened to {count} of {count}" in result.stdout
+    again = run_studio(*args)
+    assert again.returncode == 1 and f"listened to 0 of {count}" in again.stdout
+
+
 @pytest.mark.xtts
 def test_render_check_retakes_flagged_xtts_takes_with_new_seeds(
     tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch

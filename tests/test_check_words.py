@@ -132,6 +132,10 @@ def test_whisper_needs_a_local_ctranslate2_folder(tmp_path: Path) -> None:
 
     with pytest.raises(StudioError, match="not a CTranslate2 Whisper model folder"):
         Whisper(tmp_path / "nowhere")
+    # Without its tokenizer, faster-whisper would fetch one from the hub.
+    (tmp_path / "model.bin").write_bytes(b"")
+    with pytest.raises(StudioError, match=r"no tokenizer\.json"):
+        Whisper(tmp_path)
 
 
 def test_a_retake_seed_keys_the_take_as_the_voice_with_that_seed(tmp_path: Path) -> None:
