@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,9 @@ class CheckRequest:
     lexicons: tuple[Path, ...] = ()
     whisper: Path | None = None  # a CTranslate2 Whisper folder: listen with faster-whisper
     manifest_dir: Path | None = None  # where the manifest is, if not beside the MP3
+    settings: Any = None  # studio.config.RenderSettings the episode was rendered with
+    report_dir: Path | None = None  # where the report goes; default: out_dir
+    show_config: Path | None = None  # the show's studio.toml, when it is a show's episode
 
 
 @dataclass(frozen=True)
@@ -101,16 +104,24 @@ class CheckReport:
     stale: bool  # the essay or voice changed since this episode was rendered
     picture: Picture | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    report_dir: Path | None = None  # default: out_dir
+    lexicons: tuple[Path, ...] = ()  # the user's, for the retake command
+    show_config: Path | None = None
 
     @property
     def flagged(self) -> list[int]:
         return [s.index for s in self.segments if s.flags]
 
     @property
+    def folder(self) -> Path:
+        """Where the report is written."""
+        return self.report_dir or self.out_dir
+
+    @property
     def paths(self) -> dict[str, Path]:
         return {
-            "json": self.out_dir / f"{self.slug}.qc.json",
-            "html": self.out_dir / f"{self.slug}.qc.html",
+            "json": self.folder / f"{self.slug}.qc.json",
+            "html": self.folder / f"{self.slug}.qc.html",
         }
 
     def to_json(self) -> str:
@@ -176,10 +187,10 @@ def check_episode(
     profile, engine, _ = open_voice(voice_name, request.lexicons, cache_dir)
     stale = False
     try:
-        prepared = prepare(
-            RenderRequest(request.essay, request.out_dir, voice_name, lexicons=request.lexicons),
-            cache_dir,
-        )
+        plain = RenderRequest(request.essay, request.out_dir, voice_name, lexicons=request.lexicons)
+        if request.settings is not None:
+            plain = replace(plain, settings=request.settings)
+        prepared = prepare(plain, cache_dir)
         stale = prepared.keys != tuple(s.key for s in manifest.segments)
     except StudioError:
         stale = True
@@ -239,6 +250,9 @@ def check_episode(
         stale=stale,
         picture=picture(audio, rate),
         timings=timings,
+        report_dir=request.report_dir,
+        lexicons=request.lexicons,
+        show_config=request.show_config,
     )
     if write:
         write_report(report, audio_path)
@@ -318,11 +332,11 @@ def write_report(report: CheckReport, audio_path: Path) -> None:
 
     page = proof_page(report, audio_path)
     try:
-        report.out_dir.mkdir(parents=True, exist_ok=True)
+        report.folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(report.paths["json"], report.to_json())
         write_text_atomic(report.paths["html"], page)
     except OSError as error:
-        raise StudioError(f"cannot write the check's report in {report.out_dir}: {error}") from None
+        raise StudioError(f"cannot write the check's report in {report.folder}: {error}") from None
 
 
 # --- listening, with results cached ---------------------------------------------------------

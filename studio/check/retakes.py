@@ -57,12 +57,17 @@ def retake(
     cache_dir: Path | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     device: str | None = None,
+    request: Any = None,
 ) -> RetakeResult:
     """Synthesize the chosen segments again, each with a new seed (or `seed`), and rebuild the
-    episode from the cache: only those takes are made."""
+    episode from the cache: only those takes are made. `request`: the render request the
+    episode was made with (a show's, see `shows`), instead of one from the other arguments."""
     from studio.render import RenderRequest, render
 
-    request = RenderRequest(essay, out_dir, voice or "", lexicons=lexicons)
+    if request is None:
+        request = RenderRequest(essay, out_dir, voice or "", lexicons=lexicons)
+    elif voice:
+        request = replace(request, voice=voice)
     manifest = _manifest(request)
     voice = voice or str(manifest.voice.get("name", ""))
     count = len(manifest.segments)
@@ -115,6 +120,7 @@ def render_checked(
         lexicons=request.lexicons,
         whisper=whisper,
         manifest_dir=request.manifest_dir,
+        settings=request.settings,
     )
     report = check_episode(check, cache_dir=cache_dir, recognizer=recognizer)
     retry = [s for s in report.segments if TAKE_FLAGS & set(s.flags)]
