@@ -309,7 +309,10 @@ def test_render_check_retakes_flagged_xtts_takes_with_new_seeds(
     tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tiny random XTTS says nothing: every take is flagged, each is tried again with a new
-    seed up to max_attempts, the manifest records every attempt, and the check still fails."""
+    seed up to max_attempts, the manifest records every attempt, and the check still fails.
+    Run again on the unchanged essay it makes no new take and keeps the record, and so does a
+    forced render (same takes). Two segments, max_attempts 2: three model loads in all (the
+    calibration passage is synthesized with the render's takes)."""
     from tests.xtts_fixture import build_tiny_xtts, write_voice_clip
 
     model = build_tiny_xtts(tmp_path / "tiny-xtts")
@@ -337,3 +340,15 @@ def test_render_check_retakes_flagged_xtts_takes_with_new_seeds(
         best = max(tries, key=lambda t: t["score"])
         assert segment.get("seed", 0) == best["seed"] or tries[0]["score"] >= tries[1]["score"]
     assert "re-took #0: 2 attempts" in result.stdout
+
+    again = run_studio(*args, "--check")
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "up to date" in again.stdout and "re-took" not in again.stdout
+    assert "listened to 0 of 2" in again.stdout
+    assert json.loads((out / "tiny.json").read_text(encoding="utf-8")) == manifest
+    forced = run_studio(*args, "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    rewritten = json.loads((out / "tiny.json").read_text(encoding="utf-8"))
+    assert rewritten["cache"]["synthesized"] == 0  # the same takes, from the cache
+    for before, after in zip(manifest["segments"], rewritten["segments"], strict=True):
+        assert (after["tries"], after.get("seed")) == (before["tries"], before.get("seed"))

@@ -468,20 +468,31 @@ def voice_calibration(
     return calibration
 
 
-def passage_takes(profile: Any, cache_dir: Path) -> list[tuple[np.ndarray, int]]:
-    from studio.cache import TakeCache
-    from studio.render import take_keys
-    from studio.synthesize import synthesize
-    from studio.takes import read_take
-    from studio.types import Script, ScriptChapter, Segment
-    from studio.voices import open_engine
+def calibration_known(identity: dict[str, Any], recognizer: Recognizer, cache_dir: Path) -> bool:
+    path = calibration_path(cache_dir, identity, recognizer.identity())
+    return load_calibration(path) is not None
 
-    engine = open_engine(profile, cache_dir)
+
+def passage_script(engine: Any) -> tuple[Any, list[str]]:
+    """The calibration passage as a script, and its takes' keys with `engine`."""
+    from studio.render import take_keys
+    from studio.types import Script, ScriptChapter, Segment
+
     script = Script(
         "calibration",
         (ScriptChapter("", tuple(Segment(text, text, 0.0) for text in PASSAGE)),),
     )
-    records = synthesize(script, take_keys(script, engine), profile, cache_dir)
+    return script, list(take_keys(script, engine))
+
+
+def passage_takes(profile: Any, cache_dir: Path) -> list[tuple[np.ndarray, int]]:
+    from studio.cache import TakeCache
+    from studio.synthesize import synthesize
+    from studio.takes import read_take
+    from studio.voices import open_engine
+
+    script, keys = passage_script(open_engine(profile, cache_dir))
+    records = synthesize(script, keys, profile, cache_dir)
     cache = TakeCache(cache_dir)
     takes = []
     for record in records:
