@@ -311,7 +311,7 @@ def _episode_request(
 def check(
     essay: Annotated[Path, typer.Argument(help="Essay file the episode was rendered from.")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder the episode is in [default: out].")
+        Path | None, typer.Option("--out", "-o", help="Folder the episode is in (default: out).")
     ] = None,
     audio: Annotated[
         Path | None,
@@ -363,7 +363,7 @@ def retake(
         list[int], typer.Argument(help="Segment numbers, as the manifest and proof page show.")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder the episode is in [default: out].")
+        Path | None, typer.Option("--out", "-o", help="Folder the episode is in (default: out).")
     ] = None,
     voice: Annotated[
         str | None, typer.Option("--voice", "-v", help="Voice profile (default: the render's).")

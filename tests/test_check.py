@@ -218,7 +218,9 @@ def test_proof_page_in_chromium(episode: dict, clean: dict, tmp_path: Path) -> N
             browser.close()
 
 
-def test_a_shows_episode_is_checked_and_retaken_where_build_keeps_it(tmp_path: Path) -> None:
+def test_a_shows_episode_is_checked_and_retaken_where_build_keeps_it(
+    tmp_path: Path, cache_dir: Path
+) -> None:
     """With --config, check finds the MP3 in the show's output and the manifest in
     .studio/manifests/, and writes its report in .studio/check/ (never into the folder that is
     published); the page's retake command names the show, and a retake renders the episode as
@@ -238,7 +240,8 @@ def test_a_shows_episode_is_checked_and_retaken_where_build_keeps_it(tmp_path: P
     assert not (show / "public" / "short.json").exists()
 
     plain = run_studio("check", str(essay), "--out", str(show / "public"))
-    assert plain.returncode == 2 and "run studio render first" in plain.stderr
+    assert plain.returncode == 2, plain.stdout + plain.stderr
+    assert f"add --config {show / 'studio.toml'}" in plain.stderr  # the show is found for you
 
     result = run_studio("check", "short", "--config", str(show))  # the slug will do
     assert result.returncode == 0, result.stdout + result.stderr

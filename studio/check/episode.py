@@ -168,9 +168,11 @@ def check_episode(
     paths = output_paths(request.out_dir, slug, request.manifest_dir)
     manifest = Manifest.read(paths["manifest"])
     if manifest is None:
+        show = _show_config_above(request.essay) if request.show_config is None else None
+        hint = f"a show's episode? add --config {show}" if show else "run studio render first"
         raise StudioError(
             f"no rendered episode of {request.essay} in {request.out_dir} "
-            f"({paths['manifest'].name} missing or unreadable): run studio render first"
+            f"({paths['manifest'].name} missing or unreadable): {hint}"
         )
     audio_path = request.audio or paths["mp3"]
     audio, rate = read_audio(audio_path)
@@ -325,6 +327,16 @@ def judge(
         reasons=tuple(reasons),
         key=key,
     )
+
+
+def _show_config_above(essay: Path) -> Path | None:
+    """The studio.toml of the show folder an essay sits in, if any."""
+    from studio.show.config import CONFIG_NAME
+
+    for folder in essay.resolve().parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return None
 
 
 def write_report(report: CheckReport, audio_path: Path) -> None:
