@@ -280,12 +280,40 @@ def say(
     _say(("wrote", "green"), f" {output}  ", (f"({spoken})", "dim"))
 
 
+ShowOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The episode is a show's (studio build): its studio.toml, or the folder holding "
+        "it; ESSAY may then be the essay's slug.",
+    ),
+]
+
+
+def _episode_request(
+    essay: Path, out: Path | None, config: Path | None, lexicons: tuple[Path, ...]
+) -> tuple[Any, Any]:
+    """The episode's render request: a show's as `studio build` makes it (and the show), or a
+    plain one in `out`."""
+    from studio.render import RenderRequest
+
+    if config is None:
+        return RenderRequest(essay, out or Path("out"), lexicons=lexicons), None
+    if out is not None:
+        raise StudioError("--out and --config name the episode twice: give one of them")
+    from studio.check.shows import show_episode
+
+    show = show_episode(config, essay, lexicons=lexicons)
+    return show.request, show
+
+
 @app.command()
 def check(
     essay: Annotated[Path, typer.Argument(help="Essay file the episode was rendered from.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the episode is in.")] = Path(
-        "out"
-    ),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder the episode is in (default: out).")
+    ] = None,
     audio: Annotated[
         Path | None,
         typer.Option(help="Check this MP3/WAV/FLAC of the episode instead of DIR/<slug>.mp3."),
@@ -302,20 +330,26 @@ def check(
             "CTranslate2 model folder instead of pocketsphinx.",
         ),
     ] = None,
+    config: ShowOption = None,
 ) -> None:
     """Listen to a rendered episode and flag segments not said as written; write
-    DIR/<slug>.qc.json and a proof page DIR/<slug>.qc.html. Exit 0 clean, 1 flagged, 2 bad
-    input."""
+    DIR/<slug>.qc.json and a proof page DIR/<slug>.qc.html (a show's: in .studio/check/).
+    Exit 0 clean, 1 flagged, 2 bad input."""
     from studio.check.episode import CheckRequest, check_episode
 
     with _user_errors(code=2):
+        render_request, show = _episode_request(essay, out, config, tuple(lexicon or ()))
         request = CheckRequest(
-            essay=essay,
-            out_dir=out,
+            essay=render_request.essay,
+            out_dir=render_request.out_dir,
             audio=audio,
             voice=voice,
-            lexicons=tuple(lexicon or ()),
+            lexicons=render_request.lexicons,
             whisper=whisper,
+            manifest_dir=render_request.manifest_dir,
+            settings=render_request.settings,
+            report_dir=show.report_dir if show else None,
+            show_config=show.config if show else None,
         )
         with console.status("listening", spinner="dots"):
             report = check_episode(request)
@@ -329,13 +363,14 @@ def retake(
     segments: Annotated[
         list[int], typer.Argument(help="Segment numbers, as the manifest and proof page show.")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the episode is in.")] = Path(
-        "out"
-    ),
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder the episode is in (default: out).")
+    ] = None,
     voice: Annotated[
         str | None, typer.Option("--voice", "-v", help="Voice profile (default: the render's).")
     ] = None,
     lexicon: LexiconOption = None,
+    config: ShowOption = None,
     seed: Annotated[
         int | None,
         typer.Option(min=0, max=2**31 - 1, help="Seed of the new takes (default: the next one)."),
@@ -347,6 +382,7 @@ def retake(
 
     with _user_errors():
         where = _device(device)
+        render_request, show = _episode_request(essay, out, config, tuple(lexicon or ()))
         with _progress() as bar:
             task = bar.add_task("re-taking", total=None, audio="")
 
@@ -354,18 +390,21 @@ def retake(
                 _report_takes(bar, task, done, total, seconds)
 
             result = retake_segments(
-                essay,
+                render_request.essay,
                 segments,
-                out_dir=out,
+                out_dir=render_request.out_dir,
                 voice=voice,
                 lexicons=tuple(lexicon or ()),
                 seed=seed,
                 progress=report,
                 device=where,
+                request=show.request if show else None,
             )
     taken = ", ".join(f"#{i} (seed {s})" for i, s in result.seeds.items())
     _say(("re-took", "green"), f" {taken}")
     _print_summary(result.render)
+    if show is not None:
+        _say(f"the feed and site still describe the old take: run studio build --config {config}")
 
 
 def _print_check(report: Any) -> None:

@@ -315,6 +315,9 @@ def build_manifest(
     meta = prepared.essay.meta
     loudness = episode.loudness
     chapter_of = [i for i, c in enumerate(prepared.script.chapters) for _ in c.segments]
+    # `render --check`'s record of how a take was chosen holds as long as the take does.
+    previous = Manifest.read(prepared.outputs["manifest"])
+    tries = {s.key: s.tries for s in previous.segments if s.tries} if previous else {}
     return Manifest(
         studio=__version__,
         render_key=prepared.render_key,
@@ -360,6 +363,7 @@ def build_manifest(
                 breaths=record.breaths,
                 key=record.key,
                 seed=prepared.seeds[i] if i < len(prepared.seeds) else None,
+                tries=tries.get(record.key, ()),
             )
             for i, (placement, record) in enumerate(zip(episode.placements, records, strict=True))
         ),

@@ -218,12 +218,104 @@ def test_proof_page_in_chromium(episode: dict, clean: dict, tmp_path: Path) -> N
             browser.close()
 
 
+def test_a_shows_episode_is_checked_and_retaken_where_build_keeps_it(
+    tmp_path: Path, cache_dir: Path
+) -> None:
+    """With --config, check finds the MP3 in the show's output and the manifest in
+    .studio/manifests/, and writes its report in .studio/check/ (never into the folder that is
+    published); the page's retake command names the show, and a retake renders the episode as
+    build does, so the next build finds it up to date and only re-describes the new MP3."""
+    show = tmp_path / "show"
+    assert run_studio("init", str(show), "--title", "Checked", "--author", "A").returncode == 0
+    for essay in (show / "essays").iterdir():
+        essay.unlink()
+    essay = show / "essays" / "short.md"
+    essay.write_text(
+        "---\ntitle: Short\ndate: 2026-11-02\n---\n\nCats sleep all day. Dogs do not.\n",
+        encoding="utf-8",
+    )
+    built = run_studio("build", "--config", str(show))
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert (show / ".studio" / "manifests" / "short.json").is_file()
+    assert not (show / "public" / "short.json").exists()
+
+    plain = run_studio("check", str(essay), "--out", str(show / "public"))
+    assert plain.returncode == 2, plain.stdout + plain.stderr
+    assert f"add --config {show / 'studio.toml'}" in plain.stderr  # the show is found for you
+
+    result = run_studio("check", "short", "--config", str(show))  # the slug will do
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning" not in result.stderr  # rendered with the show's settings: not stale
+    report = json.loads((show / ".studio" / "check" / "short.qc.json").read_text("utf-8"))
+    assert report["flagged"] == [] and report["audio"] == str(show / "public" / "short.mp3")
+    assert not list((show / "public").glob("*.qc.*"))
+    # Segment 1 played backwards: flagged, and its retake command names the show.
+    audio, rate = sf.read(show / "public" / "short.mp3", dtype="float32")
+    segment = report["segments"][1]
+    a, b = int(segment["start"] * rate), int(segment["end"] * rate)
+    audio[a:b] = audio[a:b][::-1].copy()
+    sf.write(tmp_path / "reversed.wav", audio, rate, subtype="PCM_16")
+    args = ("check", "short", "--config", str(show), "--audio", str(tmp_path / "reversed.wav"))
+    flagged = run_studio(*args)
+    assert flagged.returncode == 1, flagged.stdout + flagged.stderr
+    page = (show / ".studio" / "check" / "short.qc.html").read_text(encoding="utf-8")
+    command = f"studio retake {essay} 1 --config {show / 'studio.toml'}"
+    assert command in page
+
+    before = json.loads((show / ".studio" / "manifests" / "short.json").read_text("utf-8"))
+    retaken = run_studio("retake", str(essay), "1", "--config", str(show))
+    assert retaken.returncode == 0, retaken.stdout + retaken.stderr
+    assert "studio build" in retaken.stdout
+    after = json.loads((show / ".studio" / "manifests" / "short.json").read_text("utf-8"))
+    assert after["cache"]["synthesized"] == 1 and "seed" in after["segments"][1]
+    assert [s["key"] for s in after["segments"]] != [s["key"] for s in before["segments"]]
+    rebuilt = run_studio("build", "--config", str(show))
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "up to date" in rebuilt.stdout  # the retake was rendered exactly as build renders
+    feed = (show / "public" / "feed.xml").read_text(encoding="utf-8")
+    assert f'length="{(show / "public" / "short.mp3").stat().st_size}"' in feed
+    both = run_studio("check", str(essay), "--config", str(show), "--out", str(show))
+    assert both.returncode == 2 and "--out and --config" in both.stderr
+
+
+def test_check_listens_with_faster_whisper_on_a_local_model(episode: dict, tmp_path: Path) -> None:
+    """`--whisper DIR` runs faster-whisper on a real CTranslate2 folder (a tiny random Whisper,
+    converted as a user's model would be). It hears garbage, so calibration sets the bar at its
+    floor and keeps the voice's own speaking rate: every segment is flagged for its words and
+    none for its length, and the results are cached per recognizer."""
+    from studio.check.calibration import MIN_BAR
+    from studio.voices import find_voice
+    from tests.whisper_fixture import build_tiny_whisper
+
+    model = build_tiny_whisper(tmp_path / "tiny-whisper")
+    out = tmp_path / "out"
+    shutil.copytree(episode["out"], out)
+    args = ("check", str(episode["essay"]), "--out", str(out), "--whisper", str(model))
+    result = run_studio(*args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((out / "price.qc.json").read_text(encoding="utf-8"))
+    assert report["recognizer"] == "whisper"
+    count = len(episode["manifest"]["segments"])
+    assert report["flagged"] == list(range(count))
+    assert all(s["flags"] == ["words"] and s["score"] < MIN_BAR for s in report["segments"])
+    assert report["calibration"]["min_score"] == MIN_BAR
+    assert report["calibration"]["chars_per_second"] == find_voice("joe").chars_per_second
+    assert (out / "price.qc.html").is_file()
+    assert f"listened to {count} of {count}" in result.stdout
+    again = run_studio(*args)
+    assert again.returncode == 1 and f"listened to 0 of {count}" in again.stdout
+
+
 @pytest.mark.xtts
 def test_render_check_retakes_flagged_xtts_takes_with_new_seeds(
     tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The tiny random XTTS says nothing: every take is flagged, each is tried again with a new
-    seed up to max_attempts, the manifest records every attempt, and the check still fails."""
+    seed up to max_attempts, the manifest records every attempt, and the check still fails.
+    Run again on the unchanged essay it makes no new take and keeps the record, and so does a
+    forced render (same takes). Two segments, max_attempts 2: three model loads in all (the
+    calibration passage is synthesized with the render's takes)."""
     from tests.xtts_fixture import build_tiny_xtts, write_voice_clip
 
     model = build_tiny_xtts(tmp_path / "tiny-xtts")
@@ -251,3 +343,15 @@ def test_render_check_retakes_flagged_xtts_takes_with_new_seeds(
         best = max(tries, key=lambda t: t["score"])
         assert segment.get("seed", 0) == best["seed"] or tries[0]["score"] >= tries[1]["score"]
     assert "re-took #0: 2 attempts" in result.stdout
+
+    again = run_studio(*args, "--check")
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "up to date" in again.stdout and "re-took" not in again.stdout
+    assert "listened to 0 of 2" in again.stdout
+    assert json.loads((out / "tiny.json").read_text(encoding="utf-8")) == manifest
+    forced = run_studio(*args, "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    rewritten = json.loads((out / "tiny.json").read_text(encoding="utf-8"))
+    assert rewritten["cache"]["synthesized"] == 0  # the same takes, from the cache
+    for before, after in zip(manifest["segments"], rewritten["segments"], strict=True):
+        assert (after["tries"], after.get("seed")) == (before["tries"], before.get("seed"))

@@ -4,6 +4,7 @@ scoring, pronunciations for the recognizer, and the signal measures behind the o
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,10 @@ def test_whisper_needs_a_local_ctranslate2_folder(tmp_path: Path) -> None:
 
     with pytest.raises(StudioError, match="not a CTranslate2 Whisper model folder"):
         Whisper(tmp_path / "nowhere")
+    # Without its tokenizer, faster-whisper would fetch one from the hub.
+    (tmp_path / "model.bin").write_bytes(b"")
+    with pytest.raises(StudioError, match=r"no tokenizer\.json"):
+        Whisper(tmp_path)
 
 
 def test_a_retake_seed_keys_the_take_as_the_voice_with_that_seed(tmp_path: Path) -> None:
@@ -234,3 +239,34 @@ def test_a_short_segment_needs_two_lost_words_or_all_of_one() -> None:
     assert verdict("The real lesson.", "lesson") == ("words",)
     assert verdict("Quote.", "") == ("words",)
     assert verdict("Quote.", "end") == ("words",)
+
+
+def test_the_retake_command_names_what_the_render_was_made_with() -> None:
+    from studio.check.calibration import Calibration
+    from studio.check.episode import CheckReport
+    from studio.check.page import retake_command
+
+    report = CheckReport(
+        slug="s",
+        title="t",
+        essay=Path("essays/my post.md"),
+        out_dir=Path("episodes"),
+        audio=Path("episodes/s.mp3"),
+        voice="joe",
+        recognizer="pocketsphinx",
+        duration=1.0,
+        segments=(),
+        chapters=(),
+        calibration=Calibration((1.0,), 0.7, 14.0, 0.3),
+        listened=0,
+        stale=False,
+        lexicons=(Path("words.toml"),),
+    )
+    assert retake_command(report, [3, 5]) == (
+        "studio retake 'essays/my post.md' 3 5 --out episodes --voice joe --lexicon words.toml"
+    )
+    show = replace(report, show_config=Path("show/studio.toml"), report_dir=Path("show/.studio"))
+    assert retake_command(show, [3]) == (
+        "studio retake 'essays/my post.md' 3 --config show/studio.toml --lexicon words.toml"
+    )
+    assert show.paths["html"] == Path("show/.studio/s.qc.html")

@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,9 @@ class CheckRequest:
     lexicons: tuple[Path, ...] = ()
     whisper: Path | None = None  # a CTranslate2 Whisper folder: listen with faster-whisper
     manifest_dir: Path | None = None  # where the manifest is, if not beside the MP3
+    settings: Any = None  # studio.config.RenderSettings the episode was rendered with
+    report_dir: Path | None = None  # where the report goes; default: out_dir
+    show_config: Path | None = None  # the show's studio.toml, when it is a show's episode
 
 
 @dataclass(frozen=True)
@@ -101,16 +104,24 @@ class CheckReport:
     stale: bool  # the essay or voice changed since this episode was rendered
     picture: Picture | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    report_dir: Path | None = None  # default: out_dir
+    lexicons: tuple[Path, ...] = ()  # the user's, for the retake command
+    show_config: Path | None = None
 
     @property
     def flagged(self) -> list[int]:
         return [s.index for s in self.segments if s.flags]
 
     @property
+    def folder(self) -> Path:
+        """Where the report is written."""
+        return self.report_dir or self.out_dir
+
+    @property
     def paths(self) -> dict[str, Path]:
         return {
-            "json": self.out_dir / f"{self.slug}.qc.json",
-            "html": self.out_dir / f"{self.slug}.qc.html",
+            "json": self.folder / f"{self.slug}.qc.json",
+            "html": self.folder / f"{self.slug}.qc.html",
         }
 
     def to_json(self) -> str:
@@ -157,9 +168,11 @@ def check_episode(
     paths = output_paths(request.out_dir, slug, request.manifest_dir)
     manifest = Manifest.read(paths["manifest"])
     if manifest is None:
+        show = _show_config_above(request.essay) if request.show_config is None else None
+        hint = f"a show's episode? add --config {show}" if show else "run studio render first"
         raise StudioError(
             f"no rendered episode of {request.essay} in {request.out_dir} "
-            f"({paths['manifest'].name} missing or unreadable): run studio render first"
+            f"({paths['manifest'].name} missing or unreadable): {hint}"
         )
     audio_path = request.audio or paths["mp3"]
     audio, rate = read_audio(audio_path)
@@ -176,10 +189,10 @@ def check_episode(
     profile, engine, _ = open_voice(voice_name, request.lexicons, cache_dir)
     stale = False
     try:
-        prepared = prepare(
-            RenderRequest(request.essay, request.out_dir, voice_name, lexicons=request.lexicons),
-            cache_dir,
-        )
+        plain = RenderRequest(request.essay, request.out_dir, voice_name, lexicons=request.lexicons)
+        if request.settings is not None:
+            plain = replace(plain, settings=request.settings)
+        prepared = prepare(plain, cache_dir)
         stale = prepared.keys != tuple(s.key for s in manifest.segments)
     except StudioError:
         stale = True
@@ -239,6 +252,9 @@ def check_episode(
         stale=stale,
         picture=picture(audio, rate),
         timings=timings,
+        report_dir=request.report_dir,
+        lexicons=request.lexicons,
+        show_config=request.show_config,
     )
     if write:
         write_report(report, audio_path)
@@ -313,16 +329,26 @@ def judge(
     )
 
 
+def _show_config_above(essay: Path) -> Path | None:
+    """The studio.toml of the show folder an essay sits in, if any."""
+    from studio.show.config import CONFIG_NAME
+
+    for folder in essay.resolve().parents:
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return None
+
+
 def write_report(report: CheckReport, audio_path: Path) -> None:
     from studio.check.page import proof_page
 
     page = proof_page(report, audio_path)
     try:
-        report.out_dir.mkdir(parents=True, exist_ok=True)
+        report.folder.mkdir(parents=True, exist_ok=True)
         write_text_atomic(report.paths["json"], report.to_json())
         write_text_atomic(report.paths["html"], page)
     except OSError as error:
-        raise StudioError(f"cannot write the check's report in {report.out_dir}: {error}") from None
+        raise StudioError(f"cannot write the check's report in {report.folder}: {error}") from None
 
 
 # --- listening, with results cached ---------------------------------------------------------
@@ -454,20 +480,31 @@ def voice_calibration(
     return calibration
 
 
-def passage_takes(profile: Any, cache_dir: Path) -> list[tuple[np.ndarray, int]]:
-    from studio.cache import TakeCache
-    from studio.render import take_keys
-    from studio.synthesize import synthesize
-    from studio.takes import read_take
-    from studio.types import Script, ScriptChapter, Segment
-    from studio.voices import open_engine
+def calibration_known(identity: dict[str, Any], recognizer: Recognizer, cache_dir: Path) -> bool:
+    path = calibration_path(cache_dir, identity, recognizer.identity())
+    return load_calibration(path) is not None
 
-    engine = open_engine(profile, cache_dir)
+
+def passage_script(engine: Any) -> tuple[Any, list[str]]:
+    """The calibration passage as a script, and its takes' keys with `engine`."""
+    from studio.render import take_keys
+    from studio.types import Script, ScriptChapter, Segment
+
     script = Script(
         "calibration",
         (ScriptChapter("", tuple(Segment(text, text, 0.0) for text in PASSAGE)),),
     )
-    records = synthesize(script, take_keys(script, engine), profile, cache_dir)
+    return script, list(take_keys(script, engine))
+
+
+def passage_takes(profile: Any, cache_dir: Path) -> list[tuple[np.ndarray, int]]:
+    from studio.cache import TakeCache
+    from studio.synthesize import synthesize
+    from studio.takes import read_take
+    from studio.voices import open_engine
+
+    script, keys = passage_script(open_engine(profile, cache_dir))
+    records = synthesize(script, keys, profile, cache_dir)
     cache = TakeCache(cache_dir)
     takes = []
     for record in records:

@@ -28,10 +28,15 @@ _MIME = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac", ".ogg
 
 def retake_command(report: CheckReport, indices: list[int]) -> str:
     words = ["studio", "retake", str(report.essay), *map(str, indices)]
-    if report.out_dir != Path("out"):
-        words += ["--out", str(report.out_dir)]
-    if report.voice:
-        words += ["--voice", report.voice]
+    if report.show_config is not None:
+        words += ["--config", str(report.show_config)]  # it knows the rest
+    else:
+        if report.out_dir != Path("out"):
+            words += ["--out", str(report.out_dir)]
+        if report.voice:
+            words += ["--voice", report.voice]
+    for lexicon in report.lexicons:
+        words += ["--lexicon", str(lexicon)]
     return shlex.join(words)
 
 
@@ -60,7 +65,7 @@ def proof_page(report: CheckReport, audio_path: Path) -> str:
         report=report,
         flagged=flagged,
         segments=report.segments,
-        source=audio_source(audio_path, report.out_dir),
+        source=audio_source(audio_path, report.folder),
         picture=_picture(report),
         width=WIDTH,
         wave_height=WAVE_HEIGHT,

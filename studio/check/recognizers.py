@@ -36,6 +36,8 @@ from studio.errors import StudioError
 SAMPLE_RATE = 16000
 # Below this much audio in all, decoding in this process beats starting worker processes.
 POOL_MIN_SECONDS = 40.0
+# Whisper's tokens a clip may take: speech runs at 4-6 text tokens a second, timestamps included.
+MAX_TOKENS_BASE, MAX_TOKENS_PER_SECOND = 16, 12
 
 
 @dataclass(frozen=True)
@@ -211,12 +213,19 @@ class Whisper:
     """faster-whisper on a local CTranslate2 model folder (e.g. a converted whisper-small.en)."""
 
     name = "whisper"
+    VERSION = 2  # bump when the decoding settings change
 
     def __init__(self, folder: Path, *, threads: int | None = None) -> None:
         if not folder.is_dir() or not (folder / "model.bin").is_file():
             raise StudioError(
                 f"{folder} is not a CTranslate2 Whisper model folder (no model.bin): "
                 "convert one with ct2-transformers-converter, or leave --whisper out"
+            )
+        if not (folder / "tokenizer.json").is_file():
+            # faster-whisper would go to the Hugging Face hub for it.
+            raise StudioError(
+                f"{folder} has no tokenizer.json: convert the model with "
+                "--copy_files tokenizer.json preprocessor_config.json"
             )
         try:
             import faster_whisper  # noqa: F401
@@ -231,21 +240,36 @@ class Whisper:
     def identity(self) -> dict[str, Any]:
         from studio.engines.digest import file_digest
 
-        return {"recognizer": self.name, "model": file_digest(self.folder / "model.bin")}
+        return {
+            "recognizer": self.name,
+            "version": self.VERSION,
+            "model": file_digest(self.folder / "model.bin"),
+        }
 
     def listen(self, clips: Sequence[np.ndarray], script: Sequence[str]) -> list[Heard]:
         if self._model is None:
             from faster_whisper import WhisperModel
 
-            self._model = WhisperModel(
-                str(self.folder), device="cpu", compute_type="int8", cpu_threads=self.threads
-            )
+            try:
+                self._model = WhisperModel(
+                    str(self.folder), device="cpu", compute_type="int8", cpu_threads=self.threads
+                )
+            except (RuntimeError, ValueError, OSError) as error:
+                reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+                raise StudioError(f"faster-whisper cannot load {self.folder}: {reason}") from None
         heard = []
         for clip in clips:
+            seconds = min(30.0, len(clip) / SAMPLE_RATE)  # the limit is per 30 s window
             segments, _ = self._model.transcribe(
                 np.asarray(clip, dtype=np.float32),
                 language="en",
                 beam_size=1,
+                # Greedy only: faster-whisper's fallback samples at rising temperatures when a
+                # decode looks poor, so a damaged take would be heard differently on each run
+                # (and cached as whichever it was), at up to six decodes a clip.
+                temperature=0.0,
+                # A recognizer looping on garbled audio stops at twice any speaking rate.
+                max_new_tokens=int(MAX_TOKENS_BASE + MAX_TOKENS_PER_SECOND * seconds),
                 word_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,

@@ -57,12 +57,17 @@ def retake(
     cache_dir: Path | None = None,
     progress: Callable[[int, int, float], None] | None = None,
     device: str | None = None,
+    request: Any = None,
 ) -> RetakeResult:
     """Synthesize the chosen segments again, each with a new seed (or `seed`), and rebuild the
-    episode from the cache: only those takes are made."""
+    episode from the cache: only those takes are made. `request`: the render request the
+    episode was made with (a show's, see `shows`), instead of one from the other arguments."""
     from studio.render import RenderRequest, render
 
-    request = RenderRequest(essay, out_dir, voice or "", lexicons=lexicons)
+    if request is None:
+        request = RenderRequest(essay, out_dir, voice or "", lexicons=lexicons)
+    elif voice:
+        request = replace(request, voice=voice)
     manifest = _manifest(request)
     voice = voice or str(manifest.voice.get("name", ""))
     count = len(manifest.segments)
@@ -106,8 +111,9 @@ def render_checked(
     from studio.takes import read_take
 
     cache_dir = cache_dir or default_cache_dir()
-    result = render(request, cache_dir=cache_dir, progress=progress)
     recognizer = open_recognizer(whisper)
+    _synthesize_with_passage(request, recognizer, cache_dir, progress)
+    result = render(request, cache_dir=cache_dir, progress=progress)
     check = CheckRequest(
         request.essay,
         request.out_dir,
@@ -115,10 +121,21 @@ def render_checked(
         lexicons=request.lexicons,
         whisper=whisper,
         manifest_dir=request.manifest_dir,
+        settings=request.settings,
     )
     report = check_episode(check, cache_dir=cache_dir, recognizer=recognizer)
-    retry = [s for s in report.segments if TAKE_FLAGS & set(s.flags)]
     profile, engine, _ = open_voice(request.voice, request.lexicons, cache_dir)
+    # A take the manifest says was already tried max_attempts times stays as it is: a render of
+    # an unchanged essay makes no new takes, and keeps its record of tries.
+    manifest = Manifest.read(result.outputs["manifest"])
+    tried = {
+        i: len(s.tries) for i, s in enumerate(manifest.segments if manifest else ()) if s.tries
+    }
+    retry = [
+        s
+        for s in report.segments
+        if TAKE_FLAGS & set(s.flags) and tried.get(s.index, 0) < profile.max_attempts
+    ]
     if not retry or profile.max_attempts < 2:
         return CheckedRender(result, report, {})
 
@@ -178,6 +195,37 @@ def render_checked(
     report = check_episode(check, cache_dir=cache_dir, recognizer=recognizer, write=False)
     write_report(report, report.audio)
     return CheckedRender(result, report, tries)
+
+
+def _synthesize_with_passage(
+    request: Any, recognizer: Recognizer, cache_dir: Path, progress: Any
+) -> None:
+    """Before a render that will synthesize, with a voice not yet calibrated for `recognizer`:
+    make the essay's takes and the calibration passage's in one synthesis worker, so the model
+    loads once, not twice (once for the render, once for the check's calibration)."""
+    from studio.check.episode import calibration_known, passage_script
+    from studio.render import is_up_to_date, prepare
+    from studio.synthesize import synthesize
+    from studio.types import Script, ScriptChapter
+
+    prepared = prepare(request, cache_dir)
+    if calibration_known(prepared.engine.identity(), recognizer, cache_dir):
+        return
+    if not request.force and is_up_to_date(prepared):
+        return
+    passage, passage_keys = passage_script(prepared.engine)
+    segments = (*prepared.script.segments, *passage.segments)
+    count = len(prepared.script.segments)
+    seeds = [prepared.seeds[i] if i < len(prepared.seeds) else None for i in range(count)]
+    synthesize(
+        Script(prepared.script.title, (ScriptChapter("", segments),)),
+        [*prepared.raw_keys, *passage_keys],
+        prepared.profile,
+        cache_dir,
+        progress,
+        device=request.device,
+        seeds=[*seeds, *([None] * len(passage_keys))],
+    )
 
 
 def record_tries(manifest_path: Path, tries: dict[int, list[dict[str, Any]]]) -> None:
