@@ -332,9 +332,11 @@ def check(
     ] = None,
     config: ShowOption = None,
 ) -> None:
-    """Listen to a rendered episode and flag segments not said as written; write
-    DIR/<slug>.qc.json and a proof page DIR/<slug>.qc.html (a show's: in .studio/check/).
-    Exit 0 clean, 1 flagged, 2 bad input."""
+    """Listen to a rendered episode and flag segments not said as written.
+
+    Writes DIR/<slug>.qc.json and a proof page DIR/<slug>.qc.html (a show's: in .studio/check/).
+    Exit 0 clean, 1 flagged, 2 bad input.
+    """
     from studio.check.episode import CheckRequest, check_episode
 
     with _user_errors(code=2):
