@@ -14,7 +14,8 @@ voices, real recordings, speech intelligibility, speed.
    and floor; detections inside negatives (fricative sentences, thumps, clicks). Then the
    outside families (tests/breath_outside.py: five breath syntheses of their own, used in no
    training and no tuning), per family, placement and level band.
-3. Real read speech (tests/data/moonshine, labels made by hand: tests/data/moonshine/README.md).
+3. Real read speech (tests/data/moonshine and tests/data/librivox, labels made by hand: the
+   README.md in each).
 4. ASR word error rate (pocketsphinx) of the scenes before and after cleaning.
 5. Speed: `studio clean`'s file path on a `--minutes` long 44.1 kHz mono WAV, on 2 cores.
 """
@@ -210,7 +211,7 @@ def shipped(scenes: list[Scene]) -> None:
 
 
 def real_speech() -> None:
-    print("3. real read speech (moonshine-voice recordings, labelled by hand):")
+    print("3. real read speech (moonshine-voice reads and a LibriVox sonnet, labelled by hand):")
     hits = found = labels = 0
     for name in REAL_RECORDINGS:
         audio, rate, reference, unsure = load_real(name)
