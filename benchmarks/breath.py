@@ -14,9 +14,12 @@ voices, real recordings, speech intelligibility, speed.
    and floor; detections inside negatives (fricative sentences, thumps, clicks). Then the
    outside families (tests/breath_outside.py: five breath syntheses of their own, used in no
    training and no tuning), per family, placement and level band.
-3. Real read speech (tests/data/moonshine, labels made by hand: tests/data/moonshine/README.md).
+3. Real read speech (tests/data/moonshine and tests/data/librivox, labels made by hand: the
+   README.md in each).
 4. ASR word error rate (pocketsphinx) of the scenes before and after cleaning.
 5. Speed: `studio clean`'s file path on a `--minutes` long 44.1 kHz mono WAV, on 2 cores.
+6. The issue's yardstick, a 15-line energy-gap detector (benchmarks/breath_baseline.py), on the
+   same generated, outside and real recordings.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ import soxr
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from breath_baseline import energy_gap_breaths
 from breath_train import train, training_scenes, training_voices
 
-from studio.breath import BreathSettings, clean_breaths
+from studio.breath import BreathEvent, BreathSettings, apply_events, clean_breaths
 from studio.breath_model import BreathModel, default_model
 from studio.cache import default_cache_dir
 from studio.cleaning import clean_file
@@ -68,6 +72,15 @@ BELOW_BANDS = ((6, 20), (20, 32), (32, 45))
 ABOVE_BANDS = ((3, 10), (10, 20), (20, 30))
 
 
+SETTINGS = BreathSettings()
+
+
+def gap_events(spans: list[tuple[float, float]]) -> list[BreathEvent]:
+    """Events for spans found by the baseline, attenuated by the default reduction."""
+    reduction = SETTINGS.reduction_db
+    return [BreathEvent(a, b, 0.0, 0.0, 0.0, reduction, a, b) for a, b in spans]
+
+
 class Tally:
     """Pooled event counts, reductions and outside-SNR parts, with recall per label group."""
 
@@ -78,9 +91,13 @@ class Tally:
         self.groups: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.negative_hits = 0
 
-    def add(self, scene: Scene, model: BreathModel | None) -> None:
-        result = clean_breaths(scene.audio, scene.sample_rate, BreathSettings(), model=model)
-        found = [(e.start, e.end) for e in result.events]
+    def add(self, scene: Scene, model: BreathModel | None, *, baseline: bool = False) -> None:
+        if baseline:  # the energy-gap yardstick's events, treated as the detector's are
+            found = energy_gap_breaths(scene.audio, scene.sample_rate)
+            audio, _ = apply_events(scene.audio, scene.sample_rate, gap_events(found), SETTINGS)
+        else:
+            result = clean_breaths(scene.audio, scene.sample_rate, SETTINGS, model=model)
+            found, audio = [(e.start, e.end) for e in result.events], result.audio
         reference = [(b.start, b.end) for b in scene.labels]
         pairs = match_events(found, reference)
         matched = {r for r, _ in pairs}
@@ -104,8 +121,8 @@ class Tally:
             in_negative = any(start < b and end > a for a, b in scene.negative_spans)
             if in_negative and not any(start < lb.end and end > lb.start for lb in scene.labels):
                 self.negative_hits += 1
-        self.reductions += scene_reductions_db(scene, result.audio)
-        signal, noise = scene_snr_parts(scene, result.audio)
+        self.reductions += scene_reductions_db(scene, audio)
+        signal, noise = scene_snr_parts(scene, audio)
         self.signal += signal
         self.noise += noise
 
@@ -210,7 +227,7 @@ def shipped(scenes: list[Scene]) -> None:
 
 
 def real_speech() -> None:
-    print("3. real read speech (moonshine-voice recordings, labelled by hand):")
+    print("3. real read speech (moonshine-voice reads and a LibriVox sonnet, labelled by hand):")
     hits = found = labels = 0
     for name in REAL_RECORDINGS:
         audio, rate, reference, unsure = load_real(name)
@@ -226,6 +243,31 @@ def real_speech() -> None:
     precision = f"{hits / found:.2f}" if found else "- (nothing counted found: 0 false alarms)"
     recall = f"{hits / labels:.2f}" if labels else "- (no breaths labelled)"
     print(f"  {'all':18} precision {precision}, recall {recall}")
+
+
+def baseline(scenes: list[Scene], outside: list[Scene]) -> None:
+    print("6. baseline: the 15-line energy-gap detector (benchmarks/breath_baseline.py):")
+    for title, chosen, families in (
+        ("generated families", scenes, FAMILIES),
+        ("outside families", outside, tuple(OUTSIDE)),
+    ):
+        pooled = Tally()
+        for family in families:
+            tally = Tally()
+            for scene in chosen:
+                if scene.family == family:
+                    tally.add(scene, None, baseline=True)
+                    pooled.add(scene, None, baseline=True)
+            print(f"  {family:9} {tally.line()}")
+        print(f"  {'all':9} {pooled.line()}  ({title})")
+        print(f"    detections inside negatives: {pooled.negative_hits}")
+    hits = found = labels = 0
+    for name in REAL_RECORDINGS:
+        audio, rate, reference, unsure = load_real(name)
+        spans = counted(energy_gap_breaths(audio, rate), unsure)
+        pairs = match_events(spans, reference)
+        hits, found, labels = hits + len(pairs), found + len(spans), labels + len(reference)
+    print(f"  real read speech: {hits}/{labels} labelled breaths found, {found - hits} false")
 
 
 def word_error_rates(scenes: list[Scene]) -> None:
@@ -272,6 +314,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101])
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the speed test")
     parser.add_argument("--skip-wer", action="store_true", help="leave out the ASR check")
+    parser.add_argument("--baseline-only", action="store_true", help="only section 6")
     args = parser.parse_args()
 
     scenes = evaluation_scenes(args.seeds)
@@ -280,14 +323,19 @@ def main() -> None:
         f"{len(scenes)} scenes, {sum(s.duration for s in scenes) / 60:.1f} min, {breaths} breaths "
         f"({', '.join(FAMILIES)}; {', '.join(PLACEMENTS)})"
     )
+    outside = outside_scenes(args.seeds)
+    if args.baseline_only:
+        baseline(scenes, outside)
+        return
     leave_one_family_out(scenes)
     shipped(scenes)
-    outside_families(outside_scenes(args.seeds))
+    outside_families(outside)
     real_speech()
     if not args.skip_wer:
         word_error_rates(scenes)
     with tempfile.TemporaryDirectory() as folder:
         speed(scenes[0], args.minutes, Path(folder))
+    baseline(scenes, outside)
 
 
 if __name__ == "__main__":

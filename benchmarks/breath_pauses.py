@@ -1,5 +1,6 @@
-"""List every pause of the labelled real recordings (tests/data/moonshine) with what stands in
-it: the aid used to label them (tests/data/moonshine/README.md), independent of the detector.
+"""List every pause of the labelled real recordings (tests/data/moonshine, tests/data/librivox)
+with what stands in it: the aid used to label them (the README.md in each), independent of the
+detector.
 
     .venv/bin/python benchmarks/breath_pauses.py [--min-over-floor 5]
 

@@ -69,6 +69,11 @@ _DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
 _FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
 _TAIL_MAX_SECONDS = 0.25  # a flat stretch beside a word, shorter than this, is its tail
+# A word's final fricative or aspirated release: right after the word, short, loud and bright
+# (real breaths sit near -5 dB of 1-5 kHz against 80-1000 Hz; docs/breaths.md).
+_BRIGHT_TAIL_SECONDS = 0.3
+_BRIGHT_TAIL_BAND_DB = 10.0
+_BRIGHT_TAIL_UNDER_SPEECH_DB = 30.0
 _SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum duration
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
@@ -861,6 +866,13 @@ def events_from_features(
         event_level = 10 * math.log10(float(power.mean()))
         floor = float(np.median(ctx.floor[a:b]))
         relative = event_level - float(np.median(ctx.speech_level[a:b]))
+        if (
+            left
+            and duration < _BRIGHT_TAIL_SECONDS
+            and relative > -_BRIGHT_TAIL_UNDER_SPEECH_DB
+            and float(np.median(features.band_ratio[a:b])) >= _BRIGHT_TAIL_BAND_DB
+        ):
+            continue
         if (
             event_level < floor + s.above_floor_db
             or relative > s.max_level_db

@@ -86,26 +86,31 @@ def test_breaths_of_an_unheard_voice_are_found_and_lowered(scenes: list[Scene]) 
     assert 10 * np.log10(signal / change) >= 30
 
 
-def test_real_read_speech_raises_no_false_alarm() -> None:
-    """Hand-labelled real recordings (tests/data/moonshine), which hold no clearly audible
-    breath: every detection outside the stretches marked unsure is a false alarm."""
-    false = 0
+def test_real_read_speech_raises_no_false_alarm_and_finds_the_labelled_breaths() -> None:
+    """Hand-labelled real recordings (tests/data/moonshine, with no clearly audible breath, and
+    tests/data/librivox, with three): every detection outside the stretches marked unsure must
+    be a labelled breath, and the labelled breaths must be found."""
+    false = hits = labels = 0
     for name in REAL_RECORDINGS:
         audio, rate, reference, unsure = load_real(name)
         found = [(e.start, e.end) for e in detect_breaths(audio, rate, BreathSettings())]
         spans = counted(found, unsure)
-        false += len(spans) - len(match_events(spans, reference))
+        pairs = match_events(spans, reference)
+        false += len(spans) - len(pairs)
+        hits, labels = hits + len(pairs), labels + len(reference)
     assert false == 0, false
+    assert labels == 3 and hits >= 2, (hits, labels)
 
 
 def test_real_labels_are_well_formed() -> None:
-    data = json.loads((Path(__file__).parent / "data/moonshine/breaths.json").read_text())
     for name in REAL_RECORDINGS:
         audio, rate, breaths, unsure = load_real(name)
         for start, end in breaths + unsure:
             assert 0 <= start < end <= len(audio) / rate
-    assert "MIT" in (Path(__file__).parent / "data/moonshine/LICENSE").read_text()
-    assert data["method"] == "tests/data/moonshine/README.md"
+    for folder, licence in (("moonshine", "MIT"), ("librivox", "Public Domain")):
+        data = json.loads((Path(__file__).parent / f"data/{folder}/breaths.json").read_text())
+        assert licence in (Path(__file__).parent / f"data/{folder}/LICENSE").read_text()
+        assert data["method"] == f"tests/data/{folder}/README.md"
 
 
 def test_model_file_is_small_and_matches_the_features() -> None:
