@@ -169,6 +169,19 @@ def assemble_remote(work: EpisodeWork, take_refs: dict[str, Any]) -> EpisodeMade
         return EpisodeMade(error=_message(error))
 
 
+class Assembler:
+    """A Ray actor that assembles episodes one at a time (`assemble_remote`). It lives for the
+    whole build, so its process and imports (studio, numpy, scipy) are ready before the first
+    episode's takes are: a task's worker, idle while the takes are made, is reaped by Ray and a
+    new one started (about 1.5-2.5 s) when the episode is ready."""
+
+    def __init__(self) -> None:
+        import studio.master  # noqa: F401  (scipy and friends, while the voices load)
+
+    def assemble(self, work: EpisodeWork, take_refs: dict[str, Any]) -> EpisodeMade:
+        return assemble_remote(work, take_refs)
+
+
 @dataclasses.dataclass(eq=False)
 class _Episode:
     job: EssayJob
@@ -257,8 +270,8 @@ class _RayBuild:
         self.to_assemble: deque[_Episode] = deque()  # every take made, waiting for a slot
         # How many episodes not sent to assembly yet speak each take.
         self.needed = Counter(k for e in episodes for k in dict.fromkeys(e.prepared.raw_keys))
-        self.assembling = 0
-        self.assembly_slots = 1
+        self.idle_assemblers: deque[Any] = deque()  # assembler actors with no episode in hand
+        self.assemblers: list[Any] = []  # every one of them
         self.done = self.total = 0
         self.seconds = 0.0
         for episode in episodes:
@@ -276,12 +289,13 @@ class _RayBuild:
             self.maker = ray.remote(TakeMaker)
             # Assembly asks Ray for no CPU: the synthesis workers hold every CPU until the last
             # take, and an episode must not wait for that. It shares the cores with them, as a
-            # local render's assembly threads share them with its synthesis; at most one runs
-            # per CPU of the cluster (`_start_assembly`), spread over the machines.
-            self.assembler = ray.remote(assemble_remote).options(
-                num_cpus=0, scheduling_strategy="SPREAD"
-            )
-            self.assembly_slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            # local render's assembly threads share them with its synthesis: one assembler
+            # actor per CPU of the cluster (at most one per episode), spread over the machines,
+            # each assembling one episode at a time.
+            self.assembler = ray.remote(Assembler).options(num_cpus=0, scheduling_strategy="SPREAD")
+            slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            for _ in range(min(slots, len(self.episodes))):
+                self.idle_assemblers.append(self._new_assembler())
             self.voices = self._voices()
             for voice in self.voices:
                 for _ in range(self._actor_count(voice)):
@@ -303,8 +317,7 @@ class _RayBuild:
                     elif kind == "take":
                         yield from self._take_done(*subject, ref)
                     else:
-                        self.assembling -= 1
-                        yield self._episode_done(subject, ref)
+                        yield self._episode_done(*subject, ref)
                 yield from self._start_assembly()
                 for voice in self.voices:
                     self._release_idle(voice)
@@ -312,10 +325,9 @@ class _RayBuild:
                 if not episode.over:
                     yield self._failed(episode, "its takes were never made (a bug: please report)")
         finally:
-            for ref, (kind, _) in self.pending.items():
-                if kind == "episode":
-                    with contextlib.suppress(Exception):
-                        ray.cancel(ref, force=True)
+            for assembler in self.assemblers:  # an episode in hand is dropped with it
+                with contextlib.suppress(Exception):
+                    ray.kill(assembler)
             for voice in self.voices:
                 for actor in voice.actors:
                     with contextlib.suppress(Exception):
@@ -472,6 +484,11 @@ class _RayBuild:
 
     # --- episodes
 
+    def _new_assembler(self) -> Any:
+        assembler = self.assembler.remote()
+        self.assemblers.append(assembler)
+        return assembler
+
     def _assemble(self, episode: _Episode) -> Iterator[EssayOutcome]:
         """The episode's takes all exist: it is assembled as soon as a slot is free."""
         episode.state = "assembly"
@@ -482,19 +499,20 @@ class _RayBuild:
         """Start assembly tasks while there are episodes ready and slots free, each with its
         takes sent as refs: those made in this build straight from the actors' results, the
         rest from the local cache."""
-        while self.to_assemble and self.assembling < self.assembly_slots:
+        while self.to_assemble and self.idle_assemblers:
             episode = self.to_assemble.popleft()
             if episode.over:
                 continue
+            assembler = self.idle_assemblers.popleft()
             try:
-                task = self._assembly_task(episode)
+                task = self._assembly_task(episode, assembler)
             except (StudioError, OSError) as error:
+                self.idle_assemblers.append(assembler)
                 yield self._failed(episode, str(error))
                 continue
-            self.assembling += 1
-            self.pending[task] = ("episode", episode)
+            self.pending[task] = ("episode", (episode, assembler))
 
-    def _assembly_task(self, episode: _Episode) -> Any:
+    def _assembly_task(self, episode: _Episode, assembler: Any) -> Any:
         prepared = episode.prepared
         raw = tuple(
             dataclasses.replace(cached_record(self.cache, key), cached=key not in episode.made_here)
@@ -523,14 +541,20 @@ class _RayBuild:
             dataclasses.replace(episode.tags, cover=None),
             cover,
         )
-        return self.assembler.remote(work, refs)
+        return assembler.assemble.remote(work, refs)
 
-    def _episode_done(self, episode: _Episode, ref: Any) -> EssayOutcome:
+    def _episode_done(self, episode: _Episode, assembler: Any, ref: Any) -> EssayOutcome:
         """The episode's files written here: the MP3 whole, then sidecars and manifest (last)."""
         try:
             made: EpisodeMade = self.ray.get(ref)
         except self.ray.exceptions.RayError as error:
+            if isinstance(error, self.ray.exceptions.RayActorError):  # a new one takes its place
+                with contextlib.suppress(Exception):
+                    self.ray.kill(assembler)
+                assembler = self._new_assembler()
+            self.idle_assemblers.append(assembler)
             return self._failed(episode, f"its assembly failed: {_one_line(error)}")
+        self.idle_assemblers.append(assembler)
         if made.error:
             return self._failed(episode, made.error)
         assert made.timeline is not None
