@@ -54,6 +54,16 @@ def studio(*args: str, env: dict[str, str], prefix: Sequence[str] = ()) -> float
     return elapsed
 
 
+def benchmark_show(scratch: Path, *, mixed: bool) -> tuple[Path, dict[str, str], list[Path]]:
+    """`studio init`'s show in `scratch` with the three essays and a take cache of its own:
+    (the show, the environment to run studio in, the essays)."""
+    env = {**os.environ, "STUDIO_CACHE_DIR": str(scratch / "cache")}
+    show = scratch / "show"
+    studio("init", str(show), "--title", "Benchmark Show", env=env)
+    (show / "essays" / "welcome.md").unlink()
+    return show, env, three_essays(show / "essays", mixed=mixed)
+
+
 def three_essays(essays: Path, *, mixed: bool) -> list[Path]:
     """The show's three essays, the one to edit first.
 
@@ -299,11 +309,7 @@ def compare_executors(mixed: bool, rounds: int) -> None:
         for name, options in variants.items():
             with tempfile.TemporaryDirectory() as scratch_name:
                 scratch = Path(scratch_name)
-                env = {**os.environ, "STUDIO_CACHE_DIR": str(scratch / "cache")}
-                show = scratch / "show"
-                studio("init", str(show), "--title", "Benchmark Show", env=env)
-                (show / "essays" / "welcome.md").unlink()
-                three_essays(show / "essays", mixed=mixed)
+                show, env, _ = benchmark_show(scratch, mixed=mixed)
                 with cpu_accounted() as (prefix, seconds):
                     build = ["build", "--config", str(show), *options]
                     times[name].append(studio(*build, env=env, prefix=prefix))
@@ -353,11 +359,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch_name:
         scratch = Path(scratch_name)
-        env = {**os.environ, "STUDIO_CACHE_DIR": str(scratch / "cache")}
-        show = scratch / "show"
-        studio("init", str(show), "--title", "Benchmark Show", env=env)
-        (show / "essays" / "welcome.md").unlink()
-        essays = three_essays(show / "essays", mixed=args.mixed)
+        show, env, essays = benchmark_show(scratch, mixed=args.mixed)
         build = ["build", "--config", str(show), "--jobs", str(args.jobs)]
 
         cold = studio(*build, env=env)
