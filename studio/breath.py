@@ -69,6 +69,7 @@ _DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
 _FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
 _TAIL_MAX_SECONDS = 0.25  # a flat stretch beside a word, shorter than this, is its tail
+_TAIL_LOOK_FRAMES = 30  # ... looked for this far back through the sound before it
 # A word's final fricative or aspirated release: right after the word, short, loud and bright
 # (real breaths sit near -5 dB of 1-5 kHz against 80-1000 Hz; docs/breaths.md).
 _BRIGHT_TAIL_SECONDS = 0.3
@@ -735,6 +736,15 @@ def _reach_to_dip(
     return min(a, dip + 1)
 
 
+def _trails_off_louder(level: np.ndarray, speech: np.ndarray, a: int, loudest: float) -> bool:
+    """Whether the speech frames that run up to frame `a` hold one louder than `loudest` by
+    `_ONSET_RISE_DB` (a word, looked for back to `_TAIL_LOOK_FRAMES`)."""
+    start = a
+    while start > max(0, a - _TAIL_LOOK_FRAMES) and speech[start - 1]:
+        start -= 1
+    return start < a and float(np.max(level[start:a])) > loudest + _ONSET_RISE_DB
+
+
 def _sure_start(probability: np.ndarray, a: int, b: int, threshold: float) -> int:
     """The first frame of [a, b) that begins `_SURE_FRAMES` frames at or over `threshold`."""
     sure = probability[a:b] >= threshold
@@ -826,10 +836,13 @@ def events_from_features(
             )
         # A breath after a word rises out of the dip between them; a short flat stretch that
         # only trails off a word is the word's own tail (a fricative or a release), left alone.
+        # (A tail trails off something louder: sound that only rises out of the floor into the
+        # event is the breath's own onset, the model unsure of it, not a word.)
         if (
             left
             and (b - a) * seconds_per_frame < _TAIL_MAX_SECONDS
             and float(np.max(smooth[a:b])) < float(np.min(smooth[max(0, a - 3) : a])) + _VALLEY_DB
+            and _trails_off_louder(level, ctx.speech, a, float(np.max(smooth[a:b])))
         ):
             continue
         # The model is unsure in the first and last frames of a breath: reach out over them
