@@ -17,12 +17,12 @@ import ctypes
 import multiprocessing
 import multiprocessing.connection
 import os
-import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from studio.cache import TakeCache, TakeClaim
@@ -124,14 +124,19 @@ def synthesize(
 
 
 class _Worker:
-    """The synthesis process, started when the first take is handed to it."""
+    """The synthesis process, started when the first take is handed to it.
+
+    It talks over two one-way pipes, not queues: a queue's named semaphores are tracked by
+    Python's resource tracker, which printed "leaked semaphore" warnings under the interrupt
+    message when a render was stopped while they were being released.
+    """
 
     def __init__(self, profile: VoiceProfile, cache_dir: Path, device: str | None) -> None:
         self._args = (profile, cache_dir, device)
         self._context = multiprocessing.get_context("spawn")
         self._process: multiprocessing.process.BaseProcess | None = None
-        self._work: multiprocessing.Queue | None = None
-        self._messages: multiprocessing.Queue | None = None
+        self._work: Connection | None = None  # takes to make, to the worker
+        self._messages: Connection | None = None  # what became of them, from the worker
         self.capacity = 2  # takes handed over at once; the worker says how many it can run
 
     def __enter__(self) -> _Worker:
@@ -141,7 +146,10 @@ class _Worker:
         if self._process is None:
             self._start()
         assert self._work is not None
-        self._work.put(item)
+        try:
+            self._work.send(item)
+        except OSError:  # the worker is gone; its exit code says more than the broken pipe
+            raise self._stopped() from None
 
     def idle(self, seconds: float) -> None:
         threading.Event().wait(seconds)
@@ -150,14 +158,13 @@ class _Worker:
         """The next take made, or None if none was within `timeout` seconds."""
         assert self._messages is not None and self._process is not None
         try:
-            message = self._messages.get(timeout=timeout)
-        except queue.Empty:
-            if not self._process.is_alive():
-                raise StudioError(
-                    "the synthesis worker stopped unexpectedly "
-                    f"(exit code {self._process.exitcode})"
-                ) from None
-            return None
+            if not self._messages.poll(timeout):
+                if not self._process.is_alive():
+                    raise self._stopped()
+                return None
+            message = self._messages.recv()
+        except (EOFError, OSError):
+            raise self._stopped() from None
         if message[0] == "error":
             raise StudioError(message[1])
         if message[0] == "ready":
@@ -165,31 +172,43 @@ class _Worker:
             return None
         return message[1:]
 
+    def _stopped(self) -> StudioError:
+        assert self._process is not None
+        self._process.join(timeout=1)
+        return StudioError(
+            f"the synthesis worker stopped unexpectedly (exit code {self._process.exitcode})"
+        )
+
     def _start(self) -> None:
-        self._work = self._context.Queue()
-        self._messages = self._context.Queue()
+        work_out, self._work = self._context.Pipe(duplex=False)
+        self._messages, messages_in = self._context.Pipe(duplex=False)
         self._process = self._context.Process(
             target=_synthesis_worker,
-            args=(*self._args, self._work, self._messages, os.getpid()),
+            args=(*self._args, work_out, messages_in, os.getpid()),
             daemon=True,
         )
         with _sigint_ignored():  # inherited through exec: covers the worker's start-up too
             self._process.start()
+        # The worker's ends are its own now: closing ours lets a dead worker read as EOF.
+        work_out.close()
+        messages_in.close()
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         process = self._process
         if process is None:
             return
-        assert self._work is not None
+        assert self._work is not None and self._messages is not None
         if kind is None:  # every take is in: let the worker finish tidily
-            self._work.put(None)
+            with contextlib.suppress(OSError):
+                self._work.send(None)
             process.join(timeout=10)
         # Interrupted or failed: stop now. Finished takes are already in the cache (each is
         # renamed into place whole), and an unfinished one is swept by a later run.
         if process.is_alive():
             process.kill()
             process.join()
-        self._work.cancel_join_thread()
+        self._work.close()
+        self._messages.close()
 
 
 @contextlib.contextmanager
@@ -230,16 +249,22 @@ def _synthesis_worker(
     profile: VoiceProfile,
     cache_dir: Path,
     device: str | None,
-    work: multiprocessing.Queue,
-    messages: multiprocessing.Queue,
+    work: Connection,
+    messages_out: Connection,
     parent_pid: int,
 ) -> None:
     _die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the render's to handle
+    sending = threading.Lock()  # the pool's threads share one pipe
+
+    def tell(message: tuple) -> None:
+        with sending:
+            messages_out.send(message)
+
     try:
         engine = open_engine(profile, cache_dir, device=device)
         cache = TakeCache(cache_dir)
-        messages.put(("ready", engine.synthesis_threads))
+        tell(("ready", engine.synthesis_threads))
         # A retake speaks with the voice as it would be with another seed: that voice's engine,
         # opened on first use (its model loads lazily, like the voice's own).
         seeded: dict[int, Engine] = {}
@@ -264,15 +289,17 @@ def _synthesis_worker(
             try:
                 attempts, notes, seconds = make_take(engine_for(seed), cache, key, text)
             except Exception as error:  # the parent prints one line; the cause is named in it
-                messages.put(("error", failure_message(error)))
+                tell(("error", failure_message(error)))
                 return
-            messages.put(("done", index, attempts, notes, seconds))
+            tell(("done", index, attempts, notes, seconds))
 
         with ThreadPoolExecutor(engine.synthesis_threads) as pool:
-            while (item := work.get()) is not None:
+            while (item := work.recv()) is not None:
                 pool.submit(make, item)
+    except EOFError:  # the render is gone; so is whoever would read an error
+        return
     except Exception as error:  # the parent prints one line; the cause is named in it
-        messages.put(("error", failure_message(error)))
+        tell(("error", failure_message(error)))
 
 
 def make_take(
