@@ -25,26 +25,6 @@ if TYPE_CHECKING:
 SPECULATE_AT = 0.5
 
 
-def assemble_episode(
-    script: Script,
-    keys: Sequence[str],
-    raw: Sequence[TakeRecord],
-    cache: TakeCache,
-    settings: RenderSettings,
-    *,
-    breath: BreathSettings,
-    mp3: Path,
-    tags: Id3Tags,
-) -> tuple[list[TakeRecord], Timeline]:
-    """The episode of takes that are all in `cache` already (`raw[i]`: segment i's raw take):
-    the same stages, in the same order, as a render that streams them in (`EpisodeProducer`)."""
-    producer = EpisodeProducer(script, keys, cache, settings, breath=breath, mp3=mp3, tags=tags)
-    producer.start()
-    for index, record in enumerate(raw):
-        producer.take_ready(index, record)
-    return producer.result()
-
-
 class EpisodeProducer(threading.Thread):
     """The stages after synthesis, run on each take as it arrives: clean, lay out, analyse, and
     (once half the script is in) master and encode, so the MP3 is nearly done when synthesis is.

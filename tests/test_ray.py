@@ -1,7 +1,7 @@
 """`studio build --executor ray`: a real Ray cluster on 127.0.0.1 (`ray start --head`, and a
 local instance from `ray.init`) builds a two-essay show to the very bytes a local build writes,
-survives a synthesis worker killed mid-take, resumes an interrupted build, and fails in one
-line where it cannot work."""
+survives a synthesis worker killed mid-take, fails only the episode of an assembler killed
+mid-stream, resumes an interrupted build, and fails in one line where it cannot work."""
 
 from __future__ import annotations
 
@@ -146,7 +146,15 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 def take_makers(busy: bool = False) -> list[int]:
     """Process ids of this machine's synthesis actors (those making a take, if `busy`)."""
-    title = b"ray::TakeMaker.make" if busy else b"ray::TakeMaker"
+    return ray_actors(b"ray::TakeMaker.make" if busy else b"ray::TakeMaker")
+
+
+def assemblers() -> list[int]:
+    """Process ids of this machine's assembler actors."""
+    return ray_actors(b"ray::Assembler")
+
+
+def ray_actors(title: bytes) -> list[int]:
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -230,6 +238,51 @@ def test_a_worker_killed_mid_take_is_replaced_and_the_build_finishes(
         sum(s["end"] - s["start"] for m in manifests for s in m["segments"]), rel=0.2
     )
     assert wait_until_gone(take_makers()) == [], "the build left its synthesis actors running"
+
+
+@pytest.mark.slow
+def test_an_assembler_killed_mid_stream_fails_its_episode_alone(
+    reference: Path, local_ray: None, tmp_path: Path
+) -> None:
+    show = make_show(tmp_path / "show", second=SECOND)
+    same_guids(reference / "show", show)
+    cache = tmp_path / "cache"
+    killed: list[int] = []
+
+    def kill_an_assembler_once_takes_stream(event: BuildEvent) -> None:
+        # Both episodes have begun on an assembler each; the first takes have been sent.
+        if event.kind == "takes" and event.done >= 3 and not killed:
+            found = assemblers()
+            if found:
+                os.kill(found[0], signal.SIGKILL)
+                killed.append(found[0])
+
+    report = build(
+        load_show(show), cache_dir=cache, progress=kill_an_assembler_once_takes_stream,
+        ray=RayOptions(workers=2),
+    )  # fmt: skip
+    assert killed, "no assembler was running to kill"
+    failed = [o for o in report.outcomes if o.status == "failed"]
+    assert sorted(o.status for o in report.outcomes) == ["failed", "rendered"], report.outcomes
+    [outcome] = failed
+    assert outcome.error.startswith("its assembly failed: "), outcome.error
+    assert "\n" not in outcome.error and "Traceback" not in outcome.error
+    public = show / "public"
+    assert not [p for p in public.iterdir() if p.name.startswith((outcome.slug, "."))]
+    # Its replacement took no episode, and went with the others at the end of the build.
+    assert wait_until_gone(assemblers()) == [], "the build left its assembler actors running"
+    assert wait_until_gone(take_makers()) == []
+
+    # Building again makes the failed episode alone (and any of its takes not made once it
+    # failed), to the same bytes.
+    again = build(load_show(show), cache_dir=cache, ray=RayOptions())
+    statuses = {o.slug: o.status for o in again.outcomes}
+    assert statuses[outcome.slug] == "rendered" and list(statuses.values()).count("rendered") == 1
+    made = outputs(show)
+    for name, data in outputs(reference / "show").items():  # manifests say what was cached
+        if not name.startswith("manifests/"):
+            assert made[name] == data, name
+    assert cached_takes(cache) == cached_takes(reference / "cache")
 
 
 class Interrupted(Exception):

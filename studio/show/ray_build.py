@@ -3,13 +3,16 @@
 The plan is made here, where the command runs: which essays are stale and which of their raw
 takes are missing from the local take cache. The missing takes are made by Ray actors, each
 holding one loaded voice (a GPU each for a voice on `cuda`, a CPU each otherwise), fed one
-episode after another, each episode's longest takes first, so an episode's takes finish
-together and the show's last takes are short ones. Each take comes back through Ray's object
-store as the cache files a local synthesis would have written, and lands in the local cache at
-once: an interrupted cluster build resumes from what finished. As soon as an episode's takes
-exist, a Ray task assembles, masters and encodes it from those same files, with the same code
-as a local render (`assembly.assemble_episode`), and hands back the MP3; the sidecars and the
-manifest are written here, last, as a local render writes them. Hence the same bytes.
+episode after another, longest first, each episode's takes in script order. Each take comes
+back through Ray's object store as the cache files a local synthesis would have written, and
+lands in the local cache at once: an interrupted cluster build resumes from what finished.
+
+Each episode is assembled, mastered and encoded on an `Assembler` actor, streamed as a local
+render streams it: the episode takes an assembler as soon as one is free, is sent the takes of
+it already in the local cache, then each new one as it lands, into the same
+`assembly.EpisodeProducer`, so that its MP3 is nearly done when its last take lands. The
+assembler hands back the MP3; the sidecars and the manifest are written here, last, as a local
+render writes them. Hence the same bytes.
 
 Ray is imported only when a build asks for it (`pip install 'studio[ray]'`). Every machine of
 the cluster needs the same studio installed, and the voice's files at the same paths.
@@ -29,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from studio.assembly import assemble_episode
+from studio.assembly import EpisodeProducer
 from studio.breath import BreathSettings
 from studio.cache import StoredTake, TakeCache, default_cache_dir
 from studio.config import RenderSettings
@@ -74,11 +77,11 @@ class TakeMade:
 
 @dataclasses.dataclass(frozen=True)
 class EpisodeWork:
-    """Everything a worker needs to assemble one episode, with no path of the build's machine."""
+    """Everything a worker needs to assemble one episode, with no path of the build's machine;
+    its takes follow one by one (`Assembler.add`)."""
 
     script: Script
     keys: tuple[str, ...]  # cleaned takes, by segment
-    raw: tuple[TakeRecord, ...]  # raw takes, by segment, with the build's own cached flags
     settings: RenderSettings
     breath: BreathSettings
     tags: Id3Tags  # without the cover, which travels as bytes
@@ -130,56 +133,147 @@ class TakeMaker:
         return TakeMade(key, take, seconds)
 
 
-def assemble_remote(work: EpisodeWork, take_refs: dict[str, Any]) -> EpisodeMade:
-    """A Ray task: the episode assembled, mastered and encoded from its takes' files."""
-    import ray
+class EpisodeStream:
+    """One episode being assembled on a worker: a scratch cache that its takes' files are
+    stored into as they arrive, in any order, and the `EpisodeProducer` that a local render
+    runs, told of each. Its first error is kept (and the producer stopped) for `finish`."""
 
-    try:
-        with tempfile.TemporaryDirectory(prefix="studio-episode-") as scratch_name:
-            scratch = Path(scratch_name)
-            cache = TakeCache(scratch)
-            sent = set()
-            for value in ray.get(list(take_refs.values())):
-                take = value.take if isinstance(value, TakeMade) else value
-                cache.store(take)
-                sent.add(take.key)
-            tags = work.tags
+    def __init__(self, work: EpisodeWork) -> None:
+        self.work = work
+        self._scratch = tempfile.TemporaryDirectory(prefix="studio-episode-")
+        self._root = Path(self._scratch.name)
+        self.cache = TakeCache(self._root)
+        self.mp3 = self._root / "episode.mp3"
+        self.error = ""
+        self._stored: set[str] = set()  # takes sent by the build (so not to be sent back)
+        self._missing = set(range(len(work.keys)))  # segments whose take has not arrived
+        self._producer: EpisodeProducer | None = None
+
+    def start(self) -> None:
+        work = self.work
+        tags = work.tags
+        try:
             if work.cover is not None:
                 name, data = work.cover
-                (scratch / name).write_bytes(data)
-                tags = dataclasses.replace(tags, cover=scratch / name)
-            mp3 = scratch / "episode.mp3"
-            records, timeline = assemble_episode(
+                (self._root / name).write_bytes(data)
+                tags = dataclasses.replace(tags, cover=self._root / name)
+            producer = EpisodeProducer(
                 work.script,
                 work.keys,
-                work.raw,
-                cache,
+                self.cache,
                 work.settings,
                 breath=work.breath,
-                mp3=mp3,
+                mp3=self.mp3,
                 tags=tags,
             )
+            producer.start()
+            self._producer = producer
+        except Exception as error:
+            self.fail(_message(error))
+
+    def add(
+        self,
+        indices: tuple[int, ...],
+        record: TakeRecord,
+        take: StoredTake,
+        cleaned: tuple[StoredTake, ...],
+    ) -> None:
+        """The raw take of segments `indices` (and its cleaned take, where the build has it)."""
+        if self.error or self._producer is None:
+            return
+        try:
+            for stored in (take, *cleaned):
+                if stored.key not in self._stored:
+                    self.cache.store(stored)
+                    self._stored.add(stored.key)
+            for index in indices:
+                self._missing.discard(index)
+                self._producer.take_ready(index, record)
+        except Exception as error:
+            self.fail(_message(error))
+
+    def finish(self) -> EpisodeMade:
+        """The episode, once every take has been added (else why not, at once: a take that
+        never arrived must not leave the producer waiting for it)."""
+        if not self.error and self._missing:
+            self.fail(f"{len(self._missing)} of its takes never reached the assembler: build again")
+        if self.error or self._producer is None:
+            return EpisodeMade(error=self.error)
+        try:
+            records, timeline = self._producer.result()
             cleaned = tuple(
                 take
-                for key in dict.fromkeys(work.keys)
-                if key not in sent and (take := cache.entry(key)) is not None
+                for key in dict.fromkeys(self.work.keys)
+                if key not in self._stored and (take := self.cache.entry(key)) is not None
             )
-            return EpisodeMade(mp3.read_bytes(), tuple(records), timeline, cleaned)
-    except Exception as error:  # one line for the essay's outcome
-        return EpisodeMade(error=_message(error))
+            return EpisodeMade(self.mp3.read_bytes(), tuple(records), timeline, cleaned)
+        except Exception as error:  # one line for the essay's outcome
+            return EpisodeMade(error=_message(error))
+
+    def fail(self, error: str) -> None:
+        self.error = self.error or error
+        if self._producer is not None:
+            self._producer.abort()  # it stops, and drops its partial file
+
+    def close(self) -> None:
+        if self._producer is not None and self._producer.is_alive():
+            self._producer.abort()
+        self._scratch.cleanup()
 
 
 class Assembler:
-    """A Ray actor that assembles episodes one at a time (`assemble_remote`). It lives for the
-    whole build, so its process and imports (studio, numpy, scipy) are ready before the first
-    episode's takes are: a task's worker, idle while the takes are made, is reaped by Ray and a
-    new one started (about 1.5-2.5 s) when the episode is ready."""
+    """A Ray actor that assembles one episode at a time, streamed: `begin`, then `add` for
+    each take as the build has it, then `finish`. Ray runs a synchronous actor's calls from one
+    caller in the order they were made, so `finish` comes after every `add` before it.
+
+    It lives for the whole build, so its process and imports (studio, numpy, scipy) are ready
+    before the first take is: a task's worker, idle while the takes are made, is reaped by Ray
+    and a new one started (about 1.5-2.5 s) when it is needed."""
 
     def __init__(self) -> None:
         import studio.master  # noqa: F401  (scipy and friends, while the voices load)
 
-    def assemble(self, work: EpisodeWork, take_refs: dict[str, Any]) -> EpisodeMade:
-        return assemble_remote(work, take_refs)
+        self._stream: EpisodeStream | None = None
+
+    def begin(self, work: EpisodeWork) -> str:
+        self.abort()  # none is expected: the build aborts or finishes each episode it begins
+        self._stream = EpisodeStream(work)
+        self._stream.start()
+        return self._stream.error
+
+    def add(
+        self,
+        indices: tuple[int, ...],
+        record: TakeRecord,
+        take: TakeMade | StoredTake,
+        cleaned: tuple[StoredTake, ...],
+    ) -> str:
+        """The take, made by a `TakeMaker` (its result, which Ray hands over from wherever it
+        was made) or from the build's cache; the error the episode has, if any."""
+        if self._stream is None:
+            return "a take reached an assembler with no episode (a bug: please report)"
+        stored = take.take if isinstance(take, TakeMade) else take
+        if stored is None:
+            self._stream.fail(f"take {take.key[:12]} was sent unmade (a bug: please report)")
+        else:
+            self._stream.add(indices, record, stored, cleaned)
+        return self._stream.error
+
+    def finish(self) -> EpisodeMade:
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return EpisodeMade(error="an assembler finished no episode (a bug: please report)")
+        try:
+            return stream.finish()
+        finally:
+            stream.close()
+
+    def abort(self) -> None:
+        """Drop the episode in hand, if any (its essay failed elsewhere)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.fail("aborted")
+            stream.close()
 
 
 @dataclasses.dataclass(eq=False)
@@ -189,7 +283,11 @@ class _Episode:
     tags: Id3Tags
     waiting: set[str]  # raw takes not in the local cache yet
     made_here: set[str]  # raw takes this build makes for this episode (not cached, in its manifest)
-    state: str = "synthesis"  # then "assembly", then "done" (or "failed")
+    # "queued" (for an assembler), "streaming" (its takes sent as they land), "finishing" (all
+    # sent), then "done" or "failed"
+    state: str = "queued"
+    assembler: _Assembler | None = None
+    unsent: set[str] = dataclasses.field(default_factory=set)  # raw takes not sent to it yet
 
     @property
     def over(self) -> bool:
@@ -201,6 +299,12 @@ class _Take:
     key: str
     text: str
     episodes: list[_Episode]  # in plan order: the first one is the one that "made" it
+
+
+@dataclasses.dataclass(eq=False)
+class _Assembler:
+    handle: Any
+    lost: bool = False  # it died; another took its place
 
 
 @dataclasses.dataclass(eq=False)
@@ -267,11 +371,15 @@ class _RayBuild:
         self.voices: list[_Voice] = []
         self.pending: dict[Any, tuple[str, Any]] = {}  # Ray ref -> (what it is, its subject)
         self.made_refs: dict[str, Any] = {}  # take key -> an actor's result, while still needed
-        self.to_assemble: deque[_Episode] = deque()  # every take made, waiting for a slot
-        # How many episodes not sent to assembly yet speak each take.
+        # Episodes waiting for an assembler: those with every take cached first (they can be
+        # assembled whole at once), then in the order their takes are made.
+        self.to_assemble = deque(
+            sorted(_longest_first(episodes), key=lambda episode: bool(episode.waiting))
+        )
+        # How many episodes not sent it yet speak each take.
         self.needed = Counter(k for e in episodes for k in dict.fromkeys(e.prepared.raw_keys))
-        self.idle_assemblers: deque[Any] = deque()  # assembler actors with no episode in hand
-        self.assemblers: list[Any] = []  # every one of them
+        self.idle_assemblers: deque[_Assembler] = deque()  # with no episode in hand
+        self.assemblers: list[_Assembler] = []  # every one of them
         self.done = self.total = 0
         self.seconds = 0.0
         for episode in episodes:
@@ -291,7 +399,7 @@ class _RayBuild:
             # take, and an episode must not wait for that. It shares the cores with them, as a
             # local render's assembly threads share them with its synthesis: one assembler
             # actor per CPU of the cluster (at most one per episode), spread over the machines,
-            # each assembling one episode at a time.
+            # each streaming one episode at a time.
             self.assembler = ray.remote(Assembler).options(num_cpus=0, scheduling_strategy="SPREAD")
             slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
             for _ in range(min(slots, len(self.episodes))):
@@ -300,25 +408,29 @@ class _RayBuild:
             for voice in self.voices:
                 for _ in range(self._actor_count(voice)):
                     self._start_actor(voice)
-            for episode in self.episodes:
-                if not episode.waiting:
-                    yield from self._assemble(episode)
-            while self.pending or self.to_assemble or any(v.queue for v in self.voices):
+            while True:
                 for voice in self.voices:
                     yield from self._fail_if_stuck(voice)
                     self._dispatch(voice)
+                yield from self._start_assembly()
                 if not self.pending:
-                    continue
-                ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=_WAIT_SECONDS)
+                    break  # nothing in flight, so nothing left that could move
+                refs = list(self.pending)
+                ready, _ = ray.wait(refs, num_returns=1, timeout=_WAIT_SECONDS)
+                if ready and len(refs) > 1:  # and whatever else is in, in one turn
+                    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
                 for ref in ready:
                     kind, subject = self.pending.pop(ref)
                     if kind == "ready":
                         self._actor_ready(subject, ref)
                     elif kind == "take":
                         yield from self._take_done(*subject, ref)
+                    elif kind == "sent":
+                        yield from self._sent(*subject, ref)
+                    elif kind == "released":
+                        self._released(subject, ref)
                     else:
-                        yield self._episode_done(*subject, ref)
-                yield from self._start_assembly()
+                        yield self._episode_done(subject, ref)
                 for voice in self.voices:
                     self._release_idle(voice)
             for episode in self.episodes:  # none should be left; if one is, say so
@@ -327,7 +439,7 @@ class _RayBuild:
         finally:
             for assembler in self.assemblers:  # an episode in hand is dropped with it
                 with contextlib.suppress(Exception):
-                    ray.kill(assembler)
+                    ray.kill(assembler.handle)
             for voice in self.voices:
                 for actor in voice.actors:
                     with contextlib.suppress(Exception):
@@ -342,7 +454,17 @@ class _RayBuild:
         return outcome
 
     def _failed(self, episode: _Episode, error: str) -> EssayOutcome:
+        """The episode fails: its assembler (if streaming it) drops it, and the takes it was
+        still to be sent are no longer held for it."""
+        streaming = episode.state == "streaming"
         episode.state = "failed"
+        for key in episode.unsent:
+            self._let_go(key)
+        episode.unsent.clear()
+        assembler = episode.assembler
+        if streaming and assembler is not None and not assembler.lost:
+            # Free again once it has dropped the episode (or, if it died, replaced).
+            self.pending[assembler.handle.abort.remote()] = ("released", assembler)
         job = episode.job
         elapsed = time.perf_counter() - self.started
         return self._finished(EssayOutcome(job.slug, job.name, "failed", elapsed, error=error))
@@ -431,7 +553,7 @@ class _RayBuild:
 
     def _release_idle(self, voice: _Voice) -> None:
         """Once a voice has no takes left to make, its idle actors go, and their CPUs (GPUs)
-        with them: the episodes' assembly tasks may need them."""
+        with them: the next voice's actors may need them."""
         if not voice.queue:
             for actor in [a for a in voice.actors if a.in_flight == 0]:
                 self._drop(actor)
@@ -458,14 +580,15 @@ class _RayBuild:
                 if not episode.over:
                     yield self._failed(episode, str(error))
             return
-        self.made_refs[take.key] = ref
+        if self.needed[take.key] > 0:
+            self.made_refs[take.key] = ref
         for episode in take.episodes:
             count = episode.prepared.raw_keys.count(take.key)
             self.done += count
             self.seconds += count * made.seconds
             episode.waiting.discard(take.key)
-            if not episode.waiting and episode.state == "synthesis":
-                yield from self._assemble(episode)
+            if episode.state == "streaming":
+                yield from self._send(episode, take.key)
         self.emit(BuildEvent("takes", done=self.done, total=self.total, seconds=self.seconds))
 
     def _actor_lost(self, actor: _Actor, take: _Take) -> None:
@@ -484,77 +607,132 @@ class _RayBuild:
 
     # --- episodes
 
-    def _new_assembler(self) -> Any:
-        assembler = self.assembler.remote()
+    def _new_assembler(self) -> _Assembler:
+        assembler = _Assembler(self.assembler.remote())
         self.assemblers.append(assembler)
         return assembler
 
-    def _assemble(self, episode: _Episode) -> Iterator[EssayOutcome]:
-        """The episode's takes all exist: it is assembled as soon as a slot is free."""
-        episode.state = "assembly"
-        self.to_assemble.append(episode)
-        yield from self._start_assembly()
-
     def _start_assembly(self) -> Iterator[EssayOutcome]:
-        """Start assembly tasks while there are episodes ready and slots free, each with its
-        takes sent as refs: those made in this build straight from the actors' results, the
-        rest from the local cache."""
+        """Each idle assembler begins the next episode waiting for one."""
         while self.to_assemble and self.idle_assemblers:
             episode = self.to_assemble.popleft()
-            if episode.over:
-                continue
-            assembler = self.idle_assemblers.popleft()
-            try:
-                task = self._assembly_task(episode, assembler)
-            except (StudioError, OSError) as error:
-                self.idle_assemblers.append(assembler)
-                yield self._failed(episode, str(error))
-                continue
-            self.pending[task] = ("episode", (episode, assembler))
+            if not episode.over:
+                yield from self._begin(episode, self.idle_assemblers.popleft())
 
-    def _assembly_task(self, episode: _Episode, assembler: Any) -> Any:
+    def _begin(self, episode: _Episode, assembler: _Assembler) -> Iterator[EssayOutcome]:
+        """The episode streams on `assembler`: sent at once every take of it in the local
+        cache (cached before the build or landed since), then each of the others as it lands."""
         prepared = episode.prepared
-        raw = tuple(
-            dataclasses.replace(cached_record(self.cache, key), cached=key not in episode.made_here)
-            for key in prepared.raw_keys
-        )
-        refs: dict[str, Any] = {}
-        for key in dict.fromkeys(prepared.raw_keys):
-            refs[key] = self.made_refs.get(key) or self.ray.put(_entry(self.cache, key))
-        for key in dict.fromkeys(prepared.keys):
-            if key not in refs and (take := self.cache.entry(key)) is not None:
-                refs[key] = self.ray.put(take)  # cleaned already: not cleaned again
-        # A take's result is held only while an episode still to be assembled needs it.
-        for key in dict.fromkeys(prepared.raw_keys):
-            self.needed[key] -= 1
-            if self.needed[key] <= 0:
-                self.made_refs.pop(key, None)
-        cover = None
-        if episode.tags.cover is not None:
-            cover = (episode.tags.cover.name, Path(episode.tags.cover).read_bytes())
+        try:
+            cover = None
+            if episode.tags.cover is not None:
+                cover = (episode.tags.cover.name, Path(episode.tags.cover).read_bytes())
+        except OSError as error:
+            self.idle_assemblers.appendleft(assembler)
+            yield self._failed(episode, str(error))
+            return
         work = EpisodeWork(
             prepared.script,
             prepared.keys,
-            raw,
             episode.job.request.settings,
             prepared.breath,
             dataclasses.replace(episode.tags, cover=None),
             cover,
         )
-        return assembler.assemble.remote(work, refs)
+        episode.state, episode.assembler = "streaming", assembler
+        episode.unsent = set(prepared.raw_keys)
+        self.pending[assembler.handle.begin.remote(work)] = ("sent", (episode, assembler))
+        for key in dict.fromkeys(prepared.raw_keys):  # in script order, as they are used
+            if key not in episode.waiting and episode.state == "streaming":
+                yield from self._send(episode, key)
+        if episode.state == "streaming" and not episode.unsent:
+            self._finish(episode)  # (a script of no segments)
 
-    def _episode_done(self, episode: _Episode, assembler: Any, ref: Any) -> EssayOutcome:
+    def _send(self, episode: _Episode, key: str) -> Iterator[EssayOutcome]:
+        """One raw take to the episode's assembler, for every segment that speaks it, with its
+        cleaned take where the local cache has it (cleaned already: not cleaned again). A take
+        made in this build goes as the actor's result, the rest from the local cache."""
+        prepared = episode.prepared
+        indices = tuple(i for i, k in enumerate(prepared.raw_keys) if k == key)
+        try:
+            record = cached_record(self.cache, key)
+            record = dataclasses.replace(record, cached=key not in episode.made_here)
+            take = self.made_refs.get(key) or _entry(self.cache, key)
+            cleaned = tuple(
+                entry
+                for cleaned_key in dict.fromkeys(prepared.keys[i] for i in indices)
+                if cleaned_key != key and (entry := self.cache.entry(cleaned_key)) is not None
+            )
+        except (StudioError, OSError) as error:
+            yield self._failed(episode, str(error))
+            return
+        assert episode.assembler is not None
+        ref = episode.assembler.handle.add.remote(indices, record, take, cleaned)
+        self.pending[ref] = ("sent", (episode, episode.assembler))
+        episode.unsent.discard(key)
+        self._let_go(key)
+        if not episode.unsent:
+            self._finish(episode)
+
+    def _let_go(self, key: str) -> None:
+        """One episode fewer is to be sent the take: its result is dropped once none is."""
+        self.needed[key] -= 1
+        if self.needed[key] <= 0:
+            self.made_refs.pop(key, None)
+
+    def _finish(self, episode: _Episode) -> None:
+        """Every take is sent: the episode comes back once the assembler has them all in."""
+        assert episode.assembler is not None
+        episode.state = "finishing"
+        self.pending[episode.assembler.handle.finish.remote()] = ("episode", episode)
+
+    def _sent(self, episode: _Episode, assembler: _Assembler, ref: Any) -> Iterator[EssayOutcome]:
+        """A take (or the episode's start) reached the assembler: an episode still streaming
+        fails as soon as its assembler has an error or is gone (a finishing one learns it from
+        `finish`)."""
+        try:
+            error = self.ray.get(ref)
+        except self.ray.exceptions.RayError as failure:
+            if isinstance(failure, self.ray.exceptions.RayActorError):
+                self._lose(assembler)
+            error = f"its assembly failed: {_one_line(failure)}"
+        if error and episode.state == "streaming" and episode.assembler is assembler:
+            yield self._failed(episode, error)
+
+    def _released(self, assembler: _Assembler, ref: Any) -> None:
+        try:
+            self.ray.get(ref)
+        except self.ray.exceptions.RayError:
+            self._lose(assembler)
+            return
+        self._idle(assembler)
+
+    def _idle(self, assembler: _Assembler) -> None:
+        if not assembler.lost:
+            self.idle_assemblers.append(assembler)
+
+    def _lose(self, assembler: _Assembler) -> None:
+        """The assembler died (the episode in its hand fails): a new one takes its place."""
+        if assembler.lost:
+            return  # another of its calls already told
+        assembler.lost = True
+        with contextlib.suppress(Exception):
+            self.ray.kill(assembler.handle)
+        self.idle_assemblers.append(self._new_assembler())
+
+    def _episode_done(self, episode: _Episode, ref: Any) -> EssayOutcome:
         """The episode's files written here: the MP3 whole, then sidecars and manifest (last)."""
+        assembler = episode.assembler
+        assert assembler is not None
         try:
             made: EpisodeMade = self.ray.get(ref)
         except self.ray.exceptions.RayError as error:
-            if isinstance(error, self.ray.exceptions.RayActorError):  # a new one takes its place
-                with contextlib.suppress(Exception):
-                    self.ray.kill(assembler)
-                assembler = self._new_assembler()
-            self.idle_assemblers.append(assembler)
+            if isinstance(error, self.ray.exceptions.RayActorError):
+                self._lose(assembler)
+            else:
+                self._idle(assembler)
             return self._failed(episode, f"its assembly failed: {_one_line(error)}")
-        self.idle_assemblers.append(assembler)
+        self._idle(assembler)
         if made.error:
             return self._failed(episode, made.error)
         assert made.timeline is not None
@@ -584,7 +762,7 @@ class _RayBuild:
 
 def _plan_takes(episodes: list[_Episode], cache: TakeCache) -> dict[str, list[_Take]]:
     """The missing raw takes by voice, each once however many segments speak it, in the order
-    they are to be made: episodes longest first, and within one, its longest takes first."""
+    they are to be made: episodes longest first, and within one, in script order."""
     takes: dict[str, _Take] = {}
     by_voice: dict[str, list[_Take]] = {}
     present: dict[str, bool] = {}
@@ -603,13 +781,26 @@ def _plan_takes(episodes: list[_Episode], cache: TakeCache) -> dict[str, list[_T
             episode.waiting.add(key)
             by_voice.setdefault(episode.job.request.voice, []).append(take)
 
+    # Longest episodes first, so that the show's last takes belong to a short one. Within an
+    # episode, script order, not longest take first: its assembler works in script order
+    # (`EpisodeProducer`) and so streams the episode as its takes land, where takes made longest
+    # first would leave its opening for last, and its whole assembly to follow its last take.
+    # What that costs is at most one long take at the very end of the show's synthesis.
+    rank = {id(e): i for i, e in enumerate(_longest_first(episodes))}
+
+    def place(take: _Take) -> tuple[int, int]:  # a shared take: for the first that needs it
+        return min((rank[id(e)], e.prepared.raw_keys.index(take.key)) for e in take.episodes)
+
+    for queue in by_voice.values():
+        queue.sort(key=place)
+    return by_voice
+
+
+def _longest_first(episodes: list[_Episode]) -> list[_Episode]:
     def length(episode: _Episode) -> int:
         return sum(len(segment.text) for segment in episode.prepared.script.segments)
 
-    rank = {id(e): i for i, e in enumerate(sorted(episodes, key=length, reverse=True))}
-    for queue in by_voice.values():
-        queue.sort(key=lambda take: (rank[id(take.episodes[0])], -len(take.text)))
-    return by_voice
+    return sorted(episodes, key=length, reverse=True)
 
 
 def _connect(options: RayOptions) -> tuple[Any, bool]:
