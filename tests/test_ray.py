@@ -466,3 +466,83 @@ def test_a_cluster_build_shows_one_bar_for_all_its_takes(
     assert task.fields["audio"].strip() == "31.0 s audio"
     assert task.fields["pace_from"][1] == 5  # the pace counts takes made, not the cached ones
     assert "rendered   second (0:12.5, 6 takes synthesized" in capsys.readouterr().out
+
+
+def test_an_episode_stream_is_the_same_bytes_whatever_order_its_takes_arrive_in(
+    tmp_path: Path,
+) -> None:
+    from studio.breath import BreathSettings
+    from studio.cache import StoredTake
+    from studio.config import RenderSettings
+    from studio.publish.mp3 import Id3Tags
+    from studio.show.ray_build import EpisodeMade, EpisodeStream, EpisodeWork
+    from studio.takes import TakeRecord
+    from tests.test_assembly import episode_inputs
+
+    script, raw_keys, cache = episode_inputs(tmp_path, [0.2] * 6)
+    raw_keys[4] = raw_keys[1]  # one take spoken twice, sent once for both segments
+    keys = tuple(f"c{key[1:]}" for key in raw_keys)  # breaths cleaned: takes of their own
+    work = EpisodeWork(
+        script, keys, RenderSettings(), BreathSettings(), Id3Tags(title="Streams"), None
+    )
+    takes = {key: cache.entry(key) for key in raw_keys}
+    assert None not in takes.values()
+
+    def stream(order: list[str], cleaned: dict[str, StoredTake] | None = None) -> EpisodeMade:
+        episode = EpisodeStream(work)
+        episode.start()
+        try:
+            for key in order:
+                indices = tuple(i for i, k in enumerate(raw_keys) if k == key)
+                sent = (cleaned[key],) if cleaned and key in cleaned else ()
+                episode.add(indices, TakeRecord(key, cached=False), takes[key], sent)  # type: ignore[arg-type]
+            return episode.finish()
+        finally:
+            episode.close()
+
+    unique = list(dict.fromkeys(raw_keys))
+    in_order = stream(unique)
+    assert not in_order.error and in_order.mp3
+    # It hands back the cleaned takes it made, which the build's cache lacks ...
+    assert [take.key for take in in_order.cleaned] == list(dict.fromkeys(keys))
+    # ... and, fed last take first with some cleaned takes sent along, the same episode.
+    cleaned = {raw: take for raw, take in zip(unique, in_order.cleaned, strict=True)}
+    sent = {key: cleaned[key] for key in unique[:2]}
+    backwards = stream(unique[::-1], sent)
+    assert backwards.mp3 == in_order.mp3 and backwards.records == in_order.records
+    assert [take.key for take in backwards.cleaned] == [cleaned[k].key for k in unique[2:]]
+    # A take that never arrived fails the episode at once, rather than leave it waiting.
+    missing = stream(unique[:-1])
+    assert "1 of its takes never reached the assembler" in missing.error and not missing.mp3
+
+
+def test_each_episode_takes_are_made_in_script_order_longest_episode_first(
+    tmp_path: Path,
+) -> None:
+    from types import SimpleNamespace
+
+    from studio.show.ray_build import _Episode, _plan_takes
+    from studio.types import Script, ScriptChapter, Segment
+
+    def episode(name: str, texts: list[str]) -> _Episode:
+        segments = tuple(Segment(text, text, 0.5) for text in texts)
+        prepared = SimpleNamespace(
+            raw_keys=[f"{text}-key" for text in texts],
+            script=Script(name, (ScriptChapter("", segments),)),
+        )
+        job = SimpleNamespace(request=SimpleNamespace(voice="joe"))
+        return _Episode(job, prepared, None, set(), set())  # type: ignore[arg-type]
+
+    cached = TakeCache(tmp_path)
+    short = episode("short", ["tiny", "shared words here"])
+    long = episode("long", ["a b", "shared words here", "a much longer sentence", "c"])
+    [queue] = _plan_takes([short, long], cached).values()
+    # The longest episode first, its takes in script order (not longest first); a take both
+    # speak is made where the episode made first needs it, and counts as made for the first
+    # in the show's order, as a local build's would.
+    assert [take.key for take in queue] == [
+        "a b-key", "shared words here-key", "a much longer sentence-key", "c-key", "tiny-key",
+    ]  # fmt: skip
+    assert short.made_here == {"tiny-key", "shared words here-key"}
+    assert long.made_here == {"a b-key", "a much longer sentence-key", "c-key"}
+    assert long.waiting == set(long.prepared.raw_keys)
