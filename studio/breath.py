@@ -79,6 +79,9 @@ _SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum 
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
+_PLATEAU_DB = 6.0  # a doubted frame this close under an event's median is more of the breath
+_PLATEAU_DIP_DB = 12.0  # ... where a dip this far under the median parts it from the rest
+_PLATEAU_FALL_FRAMES = 3  # ... reached by falling for at most this many frames
 _ANCHOR_ABOVE_FLOOR_DB = 6.0  # voice that anchors speech stands this far over the floor
 _PAUSE_SMOOTH_FRAMES = 5  # sound in a pause: the level over 50 ms...
 _PAUSE_APERIODICITY = 0.3  # a breath in a pause is unvoiced: median aperiodicity over this
@@ -94,6 +97,13 @@ _FLOOR_MEAN_SECONDS = 0.3
 _FLOOR_MEAN_TOUCH_DB = 2.0  # a frame this close to the floor's mean is down at the floor
 _VALLEY_UNDER_PEAKS_DB = 15.0  # a valley this far under the sound on both sides...
 _VALLEY_FRAMES = 6  # ... for this long parts two sounds in a pause
+_LOUD_BAND_RATIO_DB = 10.0  # ... one louder than that is darker than this,
+_SURE_NOT = 0.1  # ... and its frames with a probability under this share of the threshold
+_SURE_NOT_SHARE = 0.2  # ... are fewer than this share
+_PARTED_BAND_RATIO_DB = 15.0  # ... and such a breath beside a word is darker than this,
+_PARTED_SURE_NOT = 1 / 3  # ... with fewer of its frames than this share sure to be no breath,
+_PARTED_AFTER_VOICE_SECONDS = 0.15  # ... and starting at least this long after any voice
+_DIP_LOOK_FRAMES = 5  # a sharp dip is that far under the sound within this many frames
 _TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
 _VOICED_APERIODICITY = 0.2  # ... and its vowels well under it
 CROSSFADE_SECONDS = 0.01  # at each cut
@@ -489,6 +499,7 @@ class _Context:
     candidate: np.ndarray  # bool per frame
     probability: np.ndarray  # the breath model's, per frame
     voiced: np.ndarray  # bool per frame: voiced sound over the floor (anchors speech)
+    parted: np.ndarray  # bool per frame: a breath judged apart from a word beside it
 
 
 def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
@@ -598,8 +609,33 @@ def _context(
     at_floor = level < down
     sounding = (smooth >= down) & (level > SILENCE_DBFS)
     voice_at = np.flatnonzero(anchors)
+    parted = np.zeros(len(level), dtype=bool)
     for run_start, run_stop in _runs(sounding):
         if anchors[run_start:run_stop].any():
+            # Over a clean floor a breath that ends just before a word (or starts just after
+            # one) shares its run of sound: judged apart where a sharp dip parts them, and only
+            # as an isolated breath that is noise in nearly every frame, no brighter than a
+            # breath and mostly not what the model is sure is no breath, since a word lies
+            # beside it (its breathy tail is voiced in places; an /s/ parted from its vowel by
+            # a /t/ is brighter; a final /t/ released after its closure, the model rejects),
+            # and well after any voice: a breath drawn before a word, not a word's own tail of
+            # fricatives and releases.
+            # Pieces the model mostly took already are left to it.
+            for a, b in _parted_pieces(level, run_start, run_stop):
+                if (
+                    not anchors[a:b].any()
+                    and candidate[a:b].mean() < 0.5
+                    and np.percentile(features.aperiodicity[a:b], 20) >= _ISOLATED_APERIODICITY
+                    and np.median(features.band_ratio[a:b]) < _PARTED_BAND_RATIO_DB
+                    and np.mean(probability[a:b] < _SURE_NOT * s.threshold) < _PARTED_SURE_NOT
+                    and _after_voice(voice_at, a) >= _PARTED_AFTER_VOICE_SECONDS * per_second
+                    and _pause_breath(
+                        features, s, (a, b), speech_level, floor, probability, voice_at
+                    )
+                    == "isolated"
+                ):
+                    candidate[a:b] |= ~at_floor[a:b]
+                    parted[a:b] = ~at_floor[a:b]
             continue
         # Two breaths in one pause stay two: where the level sinks far under the sound on both
         # sides for a while, that is floor (a fluctuating floor, brown noise or hum, sits well
@@ -638,7 +674,7 @@ def _context(
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
     # the breath next to it "touching" speech, with the stricter rules that come with that.
     speech = ~candidate & level_ok_low
-    return _Context(speech_level, floor, speech, candidate, probability, anchors)
+    return _Context(speech_level, floor, speech, candidate, probability, anchors, parted)
 
 
 def _pause_breath(
@@ -677,15 +713,46 @@ def _pause_breath(
         (a - int(voice_at[k - 1]) - 1) if k > 0 else len(features.level),
         (int(voice_at[k]) - b) if k < len(voice_at) else len(features.level),
     )
+    # Louder than `_ISOLATED_UNDER_SPEECH_DB` under the speech, it must also be noise in nearly
+    # every frame, dark (an /s/ parted from its vowel by the closure of "st", "sp" or "sk" is
+    # long, unvoiced and loud too, but bright), and hardly anywhere what the model is sure is
+    # no breath (a word's unvoiced stretch run into a breath).
+    loud_but_breath = (
+        np.percentile(features.aperiodicity[a:b], 20) >= _ISOLATED_APERIODICITY
+        and float(np.median(features.band_ratio[a:b])) < _LOUD_BAND_RATIO_DB
+        and float(np.mean(probability[a:b] < _SURE_NOT * s.threshold)) < _SURE_NOT_SHARE
+    )
     if (
         seconds >= _ISOLATED_SECONDS
         and over_floor >= _ISOLATED_OVER_FLOOR_DB
-        and under_speech >= _ISOLATED_UNDER_SPEECH_DB
+        and (under_speech >= _ISOLATED_UNDER_SPEECH_DB or loud_but_breath)
         and aperiodicity >= _ISOLATED_APERIODICITY
         and parted / per_second >= _ISOLATED_PARTED_SECONDS
     ):
         return "isolated"
     return "agreed" if float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold else ""
+
+
+def _after_voice(voice_at: np.ndarray, a: int) -> int:
+    """Frames from the last voiced frame before frame `a` to `a` (a large number if none)."""
+    k = int(np.searchsorted(voice_at, a))
+    return a - int(voice_at[k - 1]) if k > 0 else a + 1_000_000
+
+
+def _parted_pieces(level: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Frames [start, stop) cut at sharp dips: a frame `_VALLEY_UNDER_PEAKS_DB` under the
+    loudest of the `_DIP_LOOK_FRAMES` frames on each side of it (noise scatters a few dB from
+    frame to frame, never this far)."""
+    from scipy import ndimage  # imported where used: see _smoothed_db
+
+    part = level[start:stop].astype(np.float64)
+    k = _DIP_LOOK_FRAMES
+    padded = np.pad(part, k, constant_values=-np.inf)
+    around = ndimage.maximum_filter1d(padded, k, origin=(k - 1) // 2)  # the k frames before
+    before = around[k - 1 : k - 1 + len(part)]
+    after = ndimage.maximum_filter1d(padded, k, origin=-(k // 2))[k + 1 : k + 1 + len(part)]
+    dip = part < np.minimum(before, after) - _VALLEY_UNDER_PEAKS_DB
+    return [(start + a, start + b) for a, b in _runs(~dip)]
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -734,6 +801,28 @@ def _reach_to_dip(
         return a
     dip = start - 1 + int(np.argmin(level[start - 1 : a]))
     return min(a, dip + 1)
+
+
+def _reach_over_plateau(
+    level: np.ndarray, unvoiced: np.ndarray, a: int, limit: int, median: float, peak: float
+) -> int:
+    """The new start of an event at `a` whose start touches what the model doubted: back over
+    unvoiced frames that hold the event's own level (within `_PLATEAU_DB` under its median, no
+    louder than its peak), when a deep dip (`_PLATEAU_DIP_DB` under the median, reached by a
+    fall of at most `_PLATEAU_FALL_FRAMES`) parts them from what lies beyond, within `limit`;
+    `a` itself otherwise. The model is unsure of a breath's first and last frames wherever they
+    touch sound, and a short breath left with its ends on is barely quieter."""
+    start = a
+    while start - 1 > limit and unvoiced[start - 1] and median - _PLATEAU_DB <= level[start - 1]:
+        if level[start - 1] > peak:
+            return a
+        start -= 1
+    frame, previous = start - 1, level[start]
+    while frame > limit and frame >= start - _PLATEAU_FALL_FRAMES and level[frame] < previous:
+        if level[frame] <= median - _PLATEAU_DIP_DB:
+            return start  # a deep dip: what the plateau reached is the breath's
+        previous, frame = level[frame], frame - 1
+    return a  # a word, the limit, or a shallow dip came first: nothing is claimed
 
 
 def _trails_off_louder(level: np.ndarray, speech: np.ndarray, a: int, loudest: float) -> bool:
@@ -805,9 +894,11 @@ def events_from_features(
         # where it leaves the word and must not be cut back to its quiet end.
         # A touching side starts with the model sure for a few frames running: what it doubts
         # there was joined in across a dip and belongs to the word.
-        if left:
+        # (Not a breath judged apart from the word beside it by a sharp dip: the model had no
+        # say in it.)
+        if left and not ctx.parted[a]:
             a = _sure_start(ctx.probability, a, b, s.threshold)
-        if right:
+        if right and not ctx.parted[b - 1]:
             n = len(level)
             b = n - _sure_start(ctx.probability[::-1], n - b, n - a, s.threshold)
         if b - a < 1:
@@ -834,6 +925,19 @@ def events_from_features(
                 n - b,
                 n - min(n, b + valley),
             )
+        # ... and over a plateau of the breath's own level that the model doubted, to the dip
+        # before the word.
+        if left or right:
+            unvoiced = features.aperiodicity >= _PAUSE_APERIODICITY
+            core = level[a:b]
+            median, peak = float(np.median(core)), float(np.max(core)) + 1.0
+            if left:
+                a = _reach_over_plateau(level, unvoiced, a, max(last_end, a - valley), median, peak)
+            if right:
+                n = len(level)
+                b = n - _reach_over_plateau(
+                    level[::-1], unvoiced[::-1], n - b, n - min(n, b + valley), median, peak
+                )
         # A breath after a word rises out of the dip between them; a short flat stretch that
         # only trails off a word is the word's own tail (a fricative or a release), left alone.
         # (A tail trails off something louder: sound that only rises out of the floor into the
