@@ -90,6 +90,7 @@ class Tally:
         self.signal = self.noise = 0.0
         self.groups: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         self.negative_hits = 0
+        self.false_by_voice: dict[str, int] = defaultdict(int)
 
     def add(self, scene: Scene, model: BreathModel | None, *, baseline: bool = False) -> None:
         if baseline:  # the energy-gap yardstick's events, treated as the detector's are
@@ -101,6 +102,7 @@ class Tally:
         reference = [(b.start, b.end) for b in scene.labels]
         pairs = match_events(found, reference)
         matched = {r for r, _ in pairs}
+        self.false_by_voice[scene.voice] += len(found) - len(pairs)
         self.hits += len(pairs)
         self.found += len(found)
         self.labels += len(reference)
@@ -195,6 +197,10 @@ def outside_families(scenes: list[Scene]) -> None:
     for prefix in ("placement", "under speech", "over floor", "voice", "rate", "floor"):
         print("\n".join(pooled.breakdown(prefix)))
     print(f"    detections inside negatives (sentences, thumps, clicks): {pooled.negative_hits}")
+    print(
+        "    false detections by voice: "
+        + ", ".join(f"{voice} {count}" for voice, count in sorted(pooled.false_by_voice.items()))
+    )
 
 
 def leave_one_family_out(scenes: list[Scene]) -> None:
@@ -224,6 +230,10 @@ def shipped(scenes: list[Scene]) -> None:
     for prefix in ("voice", "rate", "floor", "placement"):
         print("\n".join(tally.breakdown(prefix)))
     print(f"    detections inside negatives (sentences, thumps, clicks): {tally.negative_hits}")
+    print(
+        "    false detections by voice: "
+        + ", ".join(f"{voice} {count}" for voice, count in sorted(tally.false_by_voice.items()))
+    )
 
 
 def real_speech() -> None:

@@ -651,14 +651,18 @@ def _context(
                 at_floor[run_start + v0 : run_start + v1] = True
                 candidate[run_start + v0 : run_start + v1] = False
                 pieces[v0:v1] = False
-        for a, b in _runs(pieces):
-            a, b = run_start + a, run_start + b
-            found = _pause_breath(features, s, (a, b), speech_level, floor, probability, voice_at)
-            if found == "isolated":
-                candidate[a:b] |= ~at_floor[a:b]
-            elif found == "agreed":  # only where the model half agrees: a word may lie beside it
-                agrees = probability[a:b] >= _PAUSE_AGREEMENT * s.threshold
-                candidate[a:b] |= ~at_floor[a:b] & agrees
+        # ... and so do two sounds a sharp dip parts (a word's breathy tail that the voicing
+        # missed, then a sigh), each judged on its own.
+        for piece_start, piece_stop in _runs(pieces):
+            for a, b in _parted_pieces(level, run_start + piece_start, run_start + piece_stop):
+                found = _pause_breath(
+                    features, s, (a, b), speech_level, floor, probability, voice_at
+                )
+                if found == "isolated":
+                    candidate[a:b] |= ~at_floor[a:b]
+                elif found == "agreed":  # only where the model half agrees: a word may be beside
+                    agrees = probability[a:b] >= _PAUSE_AGREEMENT * s.threshold
+                    candidate[a:b] |= ~at_floor[a:b] & agrees
     # A long breath dips between two pulls of air: join runs across such a dip, unvoiced and
     # touching the floor only briefly, but not across a stretch of floor (two breaths in one
     # pause) or voice.
