@@ -103,6 +103,7 @@ _SURE_NOT_SHARE = 0.2  # ... are fewer than this share
 _PARTED_BAND_RATIO_DB = 15.0  # ... and such a breath beside a word is darker than this,
 _PARTED_SURE_NOT = 1 / 3  # ... with fewer of its frames than this share sure to be no breath,
 _PARTED_AFTER_VOICE_SECONDS = 0.15  # ... and starting at least this long after any voice
+_NO_VOICE = 1 << 30  # frames to the voice where there is none
 _DIP_LOOK_FRAMES = 5  # a sharp dip is that far under the sound within this many frames
 _TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
 _VOICED_APERIODICITY = 0.2  # ... and its vowels well under it
@@ -625,10 +626,15 @@ def _context(
                 if (
                     not anchors[a:b].any()
                     and candidate[a:b].mean() < 0.5
-                    and np.percentile(features.aperiodicity[a:b], 20) >= _ISOLATED_APERIODICITY
-                    and np.median(features.band_ratio[a:b]) < _PARTED_BAND_RATIO_DB
-                    and np.mean(probability[a:b] < _SURE_NOT * s.threshold) < _PARTED_SURE_NOT
-                    and _after_voice(voice_at, a) >= _PARTED_AFTER_VOICE_SECONDS * per_second
+                    and _noise_throughout(
+                        features,
+                        probability,
+                        (a, b),
+                        s.threshold,
+                        darker_than_db=_PARTED_BAND_RATIO_DB,
+                        sure_not_share=_PARTED_SURE_NOT,
+                    )
+                    and _voice_around(voice_at, a, b)[0] >= _PARTED_AFTER_VOICE_SECONDS * per_second
                     and _pause_breath(
                         features, s, (a, b), speech_level, floor, probability, voice_at
                     )
@@ -712,35 +718,61 @@ def _pause_breath(
         or float(np.median(features.band_ratio[a:b])) < _RUMBLE_BAND_RATIO_DB
     ):
         return ""
-    k = int(np.searchsorted(voice_at, a))
-    parted = min(
-        (a - int(voice_at[k - 1]) - 1) if k > 0 else len(features.level),
-        (int(voice_at[k]) - b) if k < len(voice_at) else len(features.level),
-    )
+    since, until = _voice_around(voice_at, a, b)
+    parted = min(since - 1, until)  # frames between the sound and the voice on either side
     # Louder than `_ISOLATED_UNDER_SPEECH_DB` under the speech, it must also be noise in nearly
     # every frame, dark (an /s/ parted from its vowel by the closure of "st", "sp" or "sk" is
     # long, unvoiced and loud too, but bright), and hardly anywhere what the model is sure is
     # no breath (a word's unvoiced stretch run into a breath).
-    loud_but_breath = (
-        np.percentile(features.aperiodicity[a:b], 20) >= _ISOLATED_APERIODICITY
-        and float(np.median(features.band_ratio[a:b])) < _LOUD_BAND_RATIO_DB
-        and float(np.mean(probability[a:b] < _SURE_NOT * s.threshold)) < _SURE_NOT_SHARE
-    )
     if (
         seconds >= _ISOLATED_SECONDS
         and over_floor >= _ISOLATED_OVER_FLOOR_DB
-        and (under_speech >= _ISOLATED_UNDER_SPEECH_DB or loud_but_breath)
         and aperiodicity >= _ISOLATED_APERIODICITY
         and parted / per_second >= _ISOLATED_PARTED_SECONDS
+        and (
+            under_speech >= _ISOLATED_UNDER_SPEECH_DB
+            or _noise_throughout(
+                features,
+                probability,
+                span,
+                s.threshold,
+                darker_than_db=_LOUD_BAND_RATIO_DB,
+                sure_not_share=_SURE_NOT_SHARE,
+            )
+        )
     ):
         return "isolated"
     return "agreed" if float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold else ""
 
 
-def _after_voice(voice_at: np.ndarray, a: int) -> int:
-    """Frames from the last voiced frame before frame `a` to `a` (a large number if none)."""
+def _voice_around(voice_at: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    """For frames [a, b): frames from the last voiced frame before `a` to `a`, and from `b` to
+    the first voiced frame at or after `b` (`_NO_VOICE` where there is none)."""
     k = int(np.searchsorted(voice_at, a))
-    return a - int(voice_at[k - 1]) if k > 0 else a + 1_000_000
+    since = a - int(voice_at[k - 1]) if k > 0 else _NO_VOICE
+    k = int(np.searchsorted(voice_at, b))
+    until = int(voice_at[k]) - b if k < len(voice_at) else _NO_VOICE
+    return since, until
+
+
+def _noise_throughout(
+    features: Features,
+    probability: np.ndarray,
+    span: tuple[int, int],
+    threshold: float,
+    *,
+    darker_than_db: float,
+    sure_not_share: float,
+) -> bool:
+    """Whether frames [a, b) are noise in nearly every frame (the 20th percentile of their
+    aperiodicity at least `_ISOLATED_APERIODICITY`), darker than `darker_than_db` of band ratio,
+    and fewer than `sure_not_share` of them what the model is sure is no breath."""
+    a, b = span
+    return bool(
+        np.percentile(features.aperiodicity[a:b], 20) >= _ISOLATED_APERIODICITY
+        and np.median(features.band_ratio[a:b]) < darker_than_db
+        and np.mean(probability[a:b] < _SURE_NOT * threshold) < sure_not_share
+    )
 
 
 def _parted_pieces(level: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
@@ -878,6 +910,7 @@ def events_from_features(
     shortest_of_all = min(s.min_duration, s.attached_min_duration, s.edge_min_duration)
     # A word's tail: voiced, or what the model doubts is breath (joined in across a dip).
     tail = (features.aperiodicity < _TAIL_APERIODICITY) | (ctx.probability < s.threshold)
+    unvoiced = features.aperiodicity >= _PAUSE_APERIODICITY  # what a plateau may reach over
     margin = frame_margin_db(s)
     last_end = 0
 
@@ -932,7 +965,6 @@ def events_from_features(
         # ... and over a plateau of the breath's own level that the model doubted, to the dip
         # before the word.
         if left or right:
-            unvoiced = features.aperiodicity >= _PAUSE_APERIODICITY
             core = level[a:b]
             median, peak = float(np.median(core)), float(np.max(core)) + 1.0
             if left:
