@@ -148,6 +148,13 @@ class Tally:
             + ("all targets met" if not missed else "missed: " + ", ".join(missed))
         )
 
+    def false_detections(self) -> list[str]:
+        by_voice = ", ".join(f"{v} {n}" for v, n in sorted(self.false_by_voice.items()))
+        return [
+            f"    detections inside negatives (sentences, thumps, clicks): {self.negative_hits}",
+            f"    false detections by voice: {by_voice}",
+        ]
+
     def breakdown(self, prefix: str) -> list[str]:
         rows = sorted(k for k in self.groups if k.startswith(prefix))
         return [
@@ -196,11 +203,7 @@ def outside_families(scenes: list[Scene]) -> None:
     print(f"  {'all':9} {pooled.line()}")
     for prefix in ("placement", "under speech", "over floor", "voice", "rate", "floor"):
         print("\n".join(pooled.breakdown(prefix)))
-    print(f"    detections inside negatives (sentences, thumps, clicks): {pooled.negative_hits}")
-    print(
-        "    false detections by voice: "
-        + ", ".join(f"{voice} {count}" for voice, count in sorted(pooled.false_by_voice.items()))
-    )
+    print("\n".join(pooled.false_detections()))
 
 
 def leave_one_family_out(scenes: list[Scene]) -> None:
@@ -229,11 +232,7 @@ def shipped(scenes: list[Scene]) -> None:
     print(f"  {'all':9} {tally.line()}")
     for prefix in ("voice", "rate", "floor", "placement"):
         print("\n".join(tally.breakdown(prefix)))
-    print(f"    detections inside negatives (sentences, thumps, clicks): {tally.negative_hits}")
-    print(
-        "    false detections by voice: "
-        + ", ".join(f"{voice} {count}" for voice, count in sorted(tally.false_by_voice.items()))
-    )
+    print("\n".join(tally.false_detections()))
 
 
 def real_speech() -> None:
