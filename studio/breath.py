@@ -82,6 +82,7 @@ _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
 _PLATEAU_DB = 6.0  # a doubted frame this close under an event's median is more of the breath
 _PLATEAU_DIP_DB = 12.0  # ... where a dip this far under the median parts it from the rest
 _PLATEAU_FALL_FRAMES = 3  # ... reached by falling for at most this many frames
+_PLATEAU_OVER_PEAK_DB = 3.0  # ... no louder than this over the event (a sigh is loudest first)
 _ANCHOR_ABOVE_FLOOR_DB = 6.0  # voice that anchors speech stands this far over the floor
 _PAUSE_SMOOTH_FRAMES = 5  # sound in a pause: the level over 50 ms...
 _PAUSE_APERIODICITY = 0.3  # a breath in a pause is unvoiced: median aperiodicity over this
@@ -92,7 +93,7 @@ _ISOLATED_SECONDS = 0.2  # ... or, whatever the model says, where it lasts this 
 _ISOLATED_OVER_FLOOR_DB = 8.0  # stands this far over the floor,
 _ISOLATED_UNDER_SPEECH_DB = 15.0  # this far under the speech,
 _ISOLATED_PARTED_SECONDS = 0.05  # this far from the voice on either side,
-_ISOLATED_APERIODICITY = 0.5  # and is noise through and through
+_ISOLATED_APERIODICITY = 0.5  # and is noise through and through (median and 20th percentile)
 _FLOOR_MEAN_SECONDS = 0.3
 _FLOOR_MEAN_TOUCH_DB = 2.0  # a frame this close to the floor's mean is down at the floor
 _VALLEY_UNDER_PEAKS_DB = 15.0  # a valley this far under the sound on both sides...
@@ -697,9 +698,10 @@ def _pause_breath(
     voice_at: np.ndarray,
 ) -> Literal["isolated", "agreed", ""]:
     """Whether sound in a pause, frames [a, b) with no voice in them, is a breath: "isolated"
-    where it is long, clearly over the floor, well under the speech, noise through and through
-    and parted from the voice on both sides, whatever the model says; "agreed" where the model
-    half agrees; "" where it is no breath."""
+    where it is clearly over the floor, well under the speech, noise through and through and
+    parted from the voice on both sides, and either long, whatever the model says, or short
+    (a catch breath) with the model half agreeing; "agreed" where the model only half agrees;
+    "" where it is no breath."""
     a, b = span
     per_second = features.sample_rate / features.hop
     seconds = (b - a) / per_second
@@ -720,14 +722,32 @@ def _pause_breath(
         return ""
     since, until = _voice_around(voice_at, a, b)
     parted = min(since - 1, until)  # frames between the sound and the voice on either side
+    agreed = float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold
+    # A short one (a catch breath) needs the model half agreeing, and noise throughout, as
+    # dark as a loud one (a word's last burst and /s/, parted from it by the closure, is short
+    # and loud too, but bright), well after the voice (not a word's breathy release).
+    short_breath = (
+        agreed
+        and seconds >= s.min_duration
+        and since >= _PARTED_AFTER_VOICE_SECONDS * per_second
+        and _noise_throughout(
+            features,
+            probability,
+            span,
+            s.threshold,
+            darker_than_db=_LOUD_BAND_RATIO_DB,
+            sure_not_share=_PARTED_SURE_NOT,
+        )
+    )
     # Louder than `_ISOLATED_UNDER_SPEECH_DB` under the speech, it must also be noise in nearly
     # every frame, dark (an /s/ parted from its vowel by the closure of "st", "sp" or "sk" is
     # long, unvoiced and loud too, but bright), and hardly anywhere what the model is sure is
     # no breath (a word's unvoiced stretch run into a breath).
     if (
-        seconds >= _ISOLATED_SECONDS
+        (seconds >= _ISOLATED_SECONDS or short_breath)
         and over_floor >= _ISOLATED_OVER_FLOOR_DB
         and aperiodicity >= _ISOLATED_APERIODICITY
+        and float(np.percentile(features.aperiodicity[a:b], 20)) >= _ISOLATED_APERIODICITY
         and parted / per_second >= _ISOLATED_PARTED_SECONDS
         and (
             under_speech >= _ISOLATED_UNDER_SPEECH_DB
@@ -742,7 +762,7 @@ def _pause_breath(
         )
     ):
         return "isolated"
-    return "agreed" if float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold else ""
+    return "agreed" if agreed else ""
 
 
 def _voice_around(voice_at: np.ndarray, a: int, b: int) -> tuple[int, int]:
@@ -966,7 +986,8 @@ def events_from_features(
         # before the word.
         if left or right:
             core = level[a:b]
-            median, peak = float(np.median(core)), float(np.max(core)) + 1.0
+            median = float(np.median(core))
+            peak = float(np.max(core)) + _PLATEAU_OVER_PEAK_DB
             if left:
                 a = _reach_over_plateau(level, unvoiced, a, max(last_end, a - valley), median, peak)
             if right:
