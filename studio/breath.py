@@ -93,7 +93,7 @@ _ISOLATED_SECONDS = 0.2  # ... or, whatever the model says, where it lasts this 
 _ISOLATED_OVER_FLOOR_DB = 8.0  # stands this far over the floor,
 _ISOLATED_UNDER_SPEECH_DB = 15.0  # this far under the speech,
 _ISOLATED_PARTED_SECONDS = 0.05  # this far from the voice on either side,
-_ISOLATED_APERIODICITY = 0.5  # and is noise through and through (median and 20th percentile)
+_ISOLATED_APERIODICITY = 0.5  # and is noise through and through (in 80 % of its frames)
 _FLOOR_MEAN_SECONDS = 0.3
 _FLOOR_MEAN_TOUCH_DB = 2.0  # a frame this close to the floor's mean is down at the floor
 _VALLEY_UNDER_PEAKS_DB = 15.0  # a valley this far under the sound on both sides...
@@ -627,7 +627,7 @@ def _context(
                 if (
                     not anchors[a:b].any()
                     and candidate[a:b].mean() < 0.5
-                    and _noise_throughout(
+                    and _dark_and_not_refused(
                         features,
                         probability,
                         (a, b),
@@ -723,14 +723,14 @@ def _pause_breath(
     since, until = _voice_around(voice_at, a, b)
     parted = min(since - 1, until)  # frames between the sound and the voice on either side
     agreed = float(np.mean(probability[a:b])) >= _PAUSE_AGREEMENT * s.threshold
-    # A short one (a catch breath) needs the model half agreeing, and noise throughout, as
-    # dark as a loud one (a word's last burst and /s/, parted from it by the closure, is short
-    # and loud too, but bright), well after the voice (not a word's breathy release).
+    # A short one (a catch breath) also needs the model half agreeing, to be as dark as a loud
+    # one (a word's last burst and /s/, parted from it by the closure, is short and loud too,
+    # but bright), and to start well after the voice (not a word's breathy release).
     short_breath = (
         agreed
         and seconds >= s.min_duration
         and since >= _PARTED_AFTER_VOICE_SECONDS * per_second
-        and _noise_throughout(
+        and _dark_and_not_refused(
             features,
             probability,
             span,
@@ -746,12 +746,11 @@ def _pause_breath(
     if (
         (seconds >= _ISOLATED_SECONDS or short_breath)
         and over_floor >= _ISOLATED_OVER_FLOOR_DB
-        and aperiodicity >= _ISOLATED_APERIODICITY
         and float(np.percentile(features.aperiodicity[a:b], 20)) >= _ISOLATED_APERIODICITY
         and parted / per_second >= _ISOLATED_PARTED_SECONDS
         and (
             under_speech >= _ISOLATED_UNDER_SPEECH_DB
-            or _noise_throughout(
+            or _dark_and_not_refused(
                 features,
                 probability,
                 span,
@@ -775,7 +774,7 @@ def _voice_around(voice_at: np.ndarray, a: int, b: int) -> tuple[int, int]:
     return since, until
 
 
-def _noise_throughout(
+def _dark_and_not_refused(
     features: Features,
     probability: np.ndarray,
     span: tuple[int, int],
@@ -784,13 +783,12 @@ def _noise_throughout(
     darker_than_db: float,
     sure_not_share: float,
 ) -> bool:
-    """Whether frames [a, b) are noise in nearly every frame (the 20th percentile of their
-    aperiodicity at least `_ISOLATED_APERIODICITY`), darker than `darker_than_db` of band ratio,
-    and fewer than `sure_not_share` of them what the model is sure is no breath."""
+    """Whether frames [a, b) are darker than `darker_than_db` of band ratio and fewer than
+    `sure_not_share` of them what the model is sure is no breath. (That they are noise in nearly
+    every frame, `_pause_breath` asks of every isolated breath.)"""
     a, b = span
     return bool(
-        np.percentile(features.aperiodicity[a:b], 20) >= _ISOLATED_APERIODICITY
-        and np.median(features.band_ratio[a:b]) < darker_than_db
+        np.median(features.band_ratio[a:b]) < darker_than_db
         and np.mean(probability[a:b] < _SURE_NOT * threshold) < sure_not_share
     )
 
