@@ -7,7 +7,7 @@ import dataclasses
 import re
 
 import feedparser
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -59,6 +59,7 @@ def _check_script(essay_text: str, parse) -> None:
 
 @PROPERTY
 @given(TEXTS)
+@example("<a'>")  # a last paragraph with nothing to say: its source joins the title's segment
 def test_any_markdown_becomes_a_speakable_script(text: str) -> None:
     _check_script("# Title\n\n" + text, parse_markdown)
 

@@ -61,6 +61,10 @@ def build_script(
             chapters.append(ScriptChapter(chapter.title or essay.meta.title, tuple(segments)))
     if not chapters and opening:
         chapters.append(ScriptChapter(essay.meta.title, tuple(opening)))
+    if reader.unspoken and chapters:  # the essay ends on sentences with nothing to say
+        *head, last = chapters[-1].segments
+        ending = _with_source(last, after=reader.unspoken)
+        chapters[-1] = ScriptChapter(chapters[-1].title, (*head, ending))
     return Script(essay.meta.title, _close_chapters(chapters, pauses))
 
 
