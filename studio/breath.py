@@ -66,6 +66,7 @@ _VALLEY_DB = 3.0  # ... at least this deep
 _CLOSE_FRAMES = 3  # breath frames this close are one event
 _BRIDGE_FRAMES = 15  # ... and runs this close, if what lies between is not floor or voice
 _DIP_FRAMES = 3  # ... of which this many frames at most touch the floor
+_BRIDGE_OVER_RUNS_DB = 6.0  # ... and none is this far over the louder run's median
 _FLOOR_TOUCH_DB = 3.0  # a frame this close to the floor touches it
 _FRAME_MARGIN_DB = 3.0  # see frame_margin_db
 _TAIL_MAX_SECONDS = 0.25  # a flat stretch beside a word, shorter than this, is its tail
@@ -83,6 +84,11 @@ _PLATEAU_DB = 6.0  # a doubted frame this close under an event's median is more 
 _PLATEAU_DIP_DB = 12.0  # ... where a dip this far under the median parts it from the rest
 _PLATEAU_FALL_FRAMES = 3  # ... reached by falling for at most this many frames
 _PLATEAU_OVER_PEAK_DB = 3.0  # ... no louder than this over the event (a sigh is loudest first)
+_ONSET_JUMP_DB = 6.0  # ... or, before a word, up to its onset: a frame this far over the one before
+_DECAY_SECONDS = 0.3  # an untouched end reaches this far over a tail fading into the floor
+_DECAY_RISE_DB = 1.0  # ... while it rises no more than this from frame to frame
+_MURMUR_BAND_RATIO_DB = -10.0  # as dark as voiced speech (1-5 kHz vs 80-1000 Hz)...
+_MURMUR_APERIODICITY = 0.6  # ... and periodic in part (median aperiodicity): the voice, no breath
 _ANCHOR_ABOVE_FLOOR_DB = 6.0  # voice that anchors speech stands this far over the floor
 _PAUSE_SMOOTH_FRAMES = 5  # sound in a pause: the level over 50 ms...
 _PAUSE_APERIODICITY = 0.3  # a breath in a pause is unvoiced: median aperiodicity over this
@@ -672,14 +678,19 @@ def _context(
                     candidate[a:b] |= ~at_floor[a:b] & agrees
     # A long breath dips between two pulls of air: join runs across such a dip, unvoiced and
     # touching the floor only briefly, but not across a stretch of floor (two breaths in one
-    # pause) or voice.
+    # pause) or voice, nor across what is louder than both runs (no dip: a word's fricative
+    # between its murmur and a sigh).
     runs = _runs(candidate)
-    for (_, end), (start, _) in itertools.pairwise(runs):
+    for (left_start, end), (start, right_stop) in itertools.pairwise(runs):
         gap = slice(end, start)
+        dip_top = _BRIDGE_OVER_RUNS_DB + max(
+            float(np.median(level[left_start:end])), float(np.median(level[start:right_stop]))
+        )
         if (
             start - end <= _BRIDGE_FRAMES
             and int(at_floor[gap].sum()) <= _DIP_FRAMES
             and not (voiced[gap] | loud[gap]).any()
+            and float(level[gap].max()) <= dip_top
         ):
             candidate[gap] = True
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
@@ -858,17 +869,31 @@ def _reach_to_dip(
 
 
 def _reach_over_plateau(
-    level: np.ndarray, unvoiced: np.ndarray, a: int, limit: int, median: float, peak: float
+    level: np.ndarray,
+    unvoiced: np.ndarray,
+    a: int,
+    limit: int,
+    median: float,
+    peak: float,
+    *,
+    onset: bool = False,
 ) -> int:
     """The new start of an event at `a` whose start touches what the model doubted: back over
     unvoiced frames that hold the event's own level (within `_PLATEAU_DB` under its median, no
     louder than its peak), when a deep dip (`_PLATEAU_DIP_DB` under the median, reached by a
     fall of at most `_PLATEAU_FALL_FRAMES`) parts them from what lies beyond, within `limit`;
     `a` itself otherwise. The model is unsure of a breath's first and last frames wherever they
-    touch sound, and a short breath left with its ends on is barely quieter."""
+    touch sound, and a short breath left with its ends on is barely quieter.
+
+    With `onset` (the event's far side is no speech), a plateau that runs straight into a jump
+    louder than the peak (`_ONSET_JUMP_DB` over the frame before it) is claimed too, but for its
+    frame next to the jump: an inhalation ending on a word's onset has no dip before it, and
+    the model doubts its last 30-40 ms, the word being in its view."""
     start = a
     while start - 1 > limit and unvoiced[start - 1] and median - _PLATEAU_DB <= level[start - 1]:
         if level[start - 1] > peak:
+            if onset and start + 1 < a and level[start - 1] >= level[start] + _ONSET_JUMP_DB:
+                return start + 1
             return a
         start -= 1
     frame, previous = start - 1, level[start]
@@ -990,9 +1015,21 @@ def events_from_features(
                 a = _reach_over_plateau(level, unvoiced, a, max(last_end, a - valley), median, peak)
             if right:
                 n = len(level)
+                b_model = b
                 b = n - _reach_over_plateau(
-                    level[::-1], unvoiced[::-1], n - b, n - min(n, b + valley), median, peak
+                    level[::-1],
+                    unvoiced[::-1],
+                    n - b,
+                    n - min(n, b + valley),
+                    median,
+                    peak,
+                    onset=not left,
                 )
+                # The frames before an onset only lengthen a breath: a sound too short without
+                # them is a word's own (an aspirated onset, a release inside a word).
+                too_short = (b_model - a) * seconds_per_frame < s.attached_min_duration - 1e-9
+                if b > b_model and too_short:
+                    continue
         # A breath after a word rises out of the dip between them; a short flat stretch that
         # only trails off a word is the word's own tail (a fricative or a release), left alone.
         # (A tail trails off something louder: sound that only rises out of the floor into the
@@ -1045,6 +1082,13 @@ def events_from_features(
             and float(np.median(features.band_ratio[a:b])) >= _BRIGHT_TAIL_BAND_DB
         ):
             continue
+        # A breath is noise, and only a nose breath is dark, all of it aperiodic: a stretch as
+        # dark as a vowel and periodic in part is the voice (a murmur the voicing test missed).
+        if (
+            float(np.median(features.band_ratio[a:b])) < _MURMUR_BAND_RATIO_DB
+            and float(np.median(features.aperiodicity[a:b])) < _MURMUR_APERIODICITY
+        ):
+            continue
         if (
             event_level < floor + s.above_floor_db
             or relative > s.max_level_db
@@ -1052,6 +1096,18 @@ def events_from_features(
         ):
             continue
         peak = float(np.percentile(level[a:b], 95))
+        # A breath that ends in a pause fades into the floor where the model no longer hears
+        # it (a sigh trails off for 100-300 ms): the end reaches on over frames still above
+        # the floor that do not rise again. Only now, so no test above counted them.
+        if not right:
+            fade_end = min(len(level), b + round(_DECAY_SECONDS / seconds_per_frame))
+            while (
+                b < fade_end
+                and not ctx.speech[b]
+                and level[b] >= ctx.floor[b] + margin
+                and smooth[b] <= smooth[b - 1] + _DECAY_RISE_DB
+            ):
+                b += 1
         reduction = float(np.clip(peak - floor, s.reduction_db, s.max_reduction_db))
         before = speech_frames[speech_frames < a]
         after = speech_frames[speech_frames >= b]

@@ -344,6 +344,21 @@ def test_cleaning_a_take_imports_neither_librosa_nor_numba() -> None:
     assert result.stdout.decode().strip() == "[]"
 
 
+def test_an_inhalation_reaches_over_its_doubted_frames_up_to_the_word_onset() -> None:
+    from studio.breath import _reach_over_plateau
+
+    # A word's onset at frame 4, then the breath's plateau; the model took it from frame 9 on.
+    level = np.array([-20.0] * 4 + [-27.0] + [-47.0] * 15)
+    unvoiced = np.ones(len(level), dtype=bool)
+    reach = dict(a=9, limit=0, median=-47.0, peak=-44.0)
+    assert _reach_over_plateau(level, unvoiced, **reach, onset=True) == 6  # all but frame 5
+    assert _reach_over_plateau(level, unvoiced, **reach) == 9  # speech beyond: nothing claimed
+    # A word's tail fading into the breath rises gently: no onset, nothing claimed.
+    fading = level.copy()
+    fading[4] = -42.0
+    assert _reach_over_plateau(fading, unvoiced, **reach, onset=True) == 9
+
+
 # --- settings and report ------------------------------------------------------------------
 
 
