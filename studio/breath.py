@@ -683,15 +683,16 @@ def _context(
     runs = _runs(candidate)
     for (left_start, end), (start, right_stop) in itertools.pairwise(runs):
         gap = slice(end, start)
-        dip_top = _BRIDGE_OVER_RUNS_DB + max(
+        if (
+            start - end > _BRIDGE_FRAMES
+            or int(at_floor[gap].sum()) > _DIP_FRAMES
+            or (voiced[gap] | loud[gap]).any()
+        ):
+            continue
+        louder_run = max(
             float(np.median(level[left_start:end])), float(np.median(level[start:right_stop]))
         )
-        if (
-            start - end <= _BRIDGE_FRAMES
-            and int(at_floor[gap].sum()) <= _DIP_FRAMES
-            and not (voiced[gap] | loud[gap]).any()
-            and float(level[gap].max()) <= dip_top
-        ):
+        if float(level[gap].max()) <= louder_run + _BRIDGE_OVER_RUNS_DB:
             candidate[gap] = True
     # Everything else that stands out of the floor is speech: even a word's faint tail keeps
     # the breath next to it "touching" speech, with the stricter rules that come with that.
