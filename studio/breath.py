@@ -83,7 +83,8 @@ _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
 _PLATEAU_DB = 6.0  # a doubted frame this close under an event's median is more of the breath
 _PLATEAU_DIP_DB = 12.0  # ... where a dip this far under the median parts it from the rest
 _PLATEAU_FALL_FRAMES = 3  # ... reached by falling for at most this many frames
-_PLATEAU_OVER_PEAK_DB = 3.0  # ... no louder than this over the event (a sigh is loudest first)
+_PLATEAU_OVER_PEAK_DB = 9.0  # ... no louder than this over the event (a sigh is loudest first)
+_PLATEAU_REACH_SECONDS = 0.4  # ... within this of the event
 _ONSET_JUMP_DB = 6.0  # ... or, before a word, up to its onset: a frame this far over the one before
 _DECAY_SECONDS = 0.3  # an untouched end reaches this far over a tail fading into the floor
 _DECAY_RISE_DB = 1.0  # ... while it rises no more than this from frame to frame
@@ -950,6 +951,7 @@ def events_from_features(
     last_speech = int(voiced_frames[-1]) if voiced_frames.size else -1
     look = round(_MAX_PAUSE_LOOK / seconds_per_frame)
     valley = round(_VALLEY_SECONDS / seconds_per_frame)
+    plateau_reach = round(_PLATEAU_REACH_SECONDS / seconds_per_frame)
     smooth = _smoothed_db(level, 3)
     shortest_of_all = min(s.min_duration, s.attached_min_duration, s.edge_min_duration)
     # A word's tail: voiced, or what the model doubts is breath (joined in across a dip).
@@ -1013,7 +1015,9 @@ def events_from_features(
             median = float(np.median(core))
             peak = float(np.max(core)) + _PLATEAU_OVER_PEAK_DB
             if left:
-                a = _reach_over_plateau(level, unvoiced, a, max(last_end, a - valley), median, peak)
+                a = _reach_over_plateau(
+                    level, unvoiced, a, max(last_end, a - plateau_reach), median, peak
+                )
             if right:
                 n = len(level)
                 b_model = b
@@ -1021,7 +1025,7 @@ def events_from_features(
                     level[::-1],
                     unvoiced[::-1],
                     n - b,
-                    n - min(n, b + valley),
+                    n - min(n, b + plateau_reach),
                     median,
                     peak,
                     onset=not left,
