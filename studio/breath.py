@@ -111,6 +111,7 @@ _SURE_NOT_SHARE = 0.2  # ... are fewer than this share
 _PARTED_BAND_RATIO_DB = 15.0  # ... and such a breath beside a word is darker than this,
 _PARTED_SURE_NOT = 1 / 3  # ... with fewer of its frames than this share sure to be no breath,
 _PARTED_AFTER_VOICE_SECONDS = 0.15  # ... and starting at least this long after any voice
+_UNTRIMMED_AFTER_VOICE_SECONDS = 0.25  # an isolated breath this long after any voice is taken whole
 _NO_VOICE = 1 << 30  # frames to the voice where there is none
 _DIP_LOOK_FRAMES = 5  # a sharp dip is that far under the sound within this many frames
 _TAIL_APERIODICITY = 0.35  # a word's tail is voiced: aperiodicity under this
@@ -674,6 +675,12 @@ def _context(
                 )
                 if found == "isolated":
                     candidate[a:b] |= ~at_floor[a:b]
+                    # Whatever the model said: well after any voice there is no word's frame
+                    # for its doubts to keep out, so the edges are not cut back to its sure
+                    # frames (a lip smack's click, a breath's rise out of the floor).
+                    since = _voice_around(voice_at, a, b)[0]
+                    if since >= _UNTRIMMED_AFTER_VOICE_SECONDS * per_second:
+                        parted[a:b] = ~at_floor[a:b]
                 elif found == "agreed":  # only where the model half agrees: a word may be beside
                     agrees = probability[a:b] >= _PAUSE_AGREEMENT * s.threshold
                     candidate[a:b] |= ~at_floor[a:b] & agrees
