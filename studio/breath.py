@@ -509,7 +509,7 @@ class _Context:
     candidate: np.ndarray  # bool per frame
     probability: np.ndarray  # the breath model's, per frame
     voiced: np.ndarray  # bool per frame: voiced sound over the floor (anchors speech)
-    parted: np.ndarray  # bool per frame: a breath judged apart from a word beside it
+    parted: np.ndarray  # bool per frame: a breath judged whole (beside a word, or far from voice)
 
 
 def _smoothed_db(level: np.ndarray, frames: int) -> np.ndarray:
@@ -984,8 +984,8 @@ def events_from_features(
         # where it leaves the word and must not be cut back to its quiet end.
         # A touching side starts with the model sure for a few frames running: what it doubts
         # there was joined in across a dip and belongs to the word.
-        # (Not a breath judged apart from the word beside it by a sharp dip: the model had no
-        # say in it.)
+        # (Not a breath judged whole, apart from the word beside it by a sharp dip or well
+        # after any voice: the model had no say in it.)
         if left and not ctx.parted[a]:
             a = _sure_start(ctx.probability, a, b, s.threshold)
         if right and not ctx.parted[b - 1]:
