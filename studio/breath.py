@@ -77,6 +77,8 @@ _BRIGHT_TAIL_SECONDS = 0.3
 _BRIGHT_TAIL_BAND_DB = 10.0
 _BRIGHT_TAIL_UNDER_SPEECH_DB = 30.0
 _SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum duration
+_SUSTAIN_LONG_SECONDS = 0.3  # ... from its 95th percentile, for an event this long
+_SUSTAIN_TOP_PERCENTILE = 95.0
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
@@ -1079,8 +1081,14 @@ def events_from_features(
         if duration < shortest - 1e-9 or duration > s.max_duration:
             continue
         # A breath is sustained: a click or knock with a faint tail has little of it near its
-        # peak.
-        sustained = int(np.sum(level[a:b] >= np.max(level[a:b]) - _SUSTAIN_DB))
+        # peak. A long event is measured from its 95th percentile instead, so that a click or a
+        # word's release joined to its edge does not make a sigh look like a click's tail.
+        top = float(
+            np.percentile(level[a:b], _SUSTAIN_TOP_PERCENTILE)
+            if duration >= _SUSTAIN_LONG_SECONDS
+            else np.max(level[a:b])
+        )
+        sustained = int(np.sum(level[a:b] >= top - _SUSTAIN_DB))
         if sustained * seconds_per_frame < shortest - 1e-9:
             continue
         power = 10 ** (level[a:b] / 10)
