@@ -78,7 +78,6 @@ _BRIGHT_TAIL_BAND_DB = 10.0
 _BRIGHT_TAIL_UNDER_SPEECH_DB = 30.0
 _SUSTAIN_DB = 10.0  # frames within this of an event's loudest last its minimum duration
 _SUSTAIN_LONG_SECONDS = 0.3  # ... from its 95th percentile, for an event this long
-_SUSTAIN_TOP_PERCENTILE = 95.0
 _SOUND_SHARE = 0.6  # of an event's frames stand out of the floor
 _SURE_FRAMES = 3  # see _sure_start
 _REACH_FRAMES = 2  # an event's untouched ends reach this far out over the floor
@@ -961,6 +960,7 @@ def events_from_features(
     look = round(_MAX_PAUSE_LOOK / seconds_per_frame)
     valley = round(_VALLEY_SECONDS / seconds_per_frame)
     plateau_reach = round(_PLATEAU_REACH_SECONDS / seconds_per_frame)
+    decay = round(_DECAY_SECONDS / seconds_per_frame)
     smooth = _smoothed_db(level, 3)
     shortest_of_all = min(s.min_duration, s.attached_min_duration, s.edge_min_duration)
     # A word's tail: voiced, or what the model doubts is breath (joined in across a dip).
@@ -1083,11 +1083,8 @@ def events_from_features(
         # A breath is sustained: a click or knock with a faint tail has little of it near its
         # peak. A long event is measured from its 95th percentile instead, so that a click or a
         # word's release joined to its edge does not make a sigh look like a click's tail.
-        top = float(
-            np.percentile(level[a:b], _SUSTAIN_TOP_PERCENTILE)
-            if duration >= _SUSTAIN_LONG_SECONDS
-            else np.max(level[a:b])
-        )
+        peak = float(np.percentile(level[a:b], 95))
+        top = peak if duration >= _SUSTAIN_LONG_SECONDS else float(np.max(level[a:b]))
         sustained = int(np.sum(level[a:b] >= top - _SUSTAIN_DB))
         if sustained * seconds_per_frame < shortest - 1e-9:
             continue
@@ -1115,12 +1112,11 @@ def events_from_features(
             or relative < s.min_level_db
         ):
             continue
-        peak = float(np.percentile(level[a:b], 95))
         # A breath that ends in a pause fades into the floor where the model no longer hears
         # it (a sigh trails off for 100-300 ms): the end reaches on over frames still above
         # the floor that do not rise again. Only now, so no test above counted them.
         if not right:
-            fade_end = min(len(level), b + round(_DECAY_SECONDS / seconds_per_frame))
+            fade_end = min(len(level), b + decay)
             while (
                 b < fade_end
                 and not ctx.speech[b]
