@@ -91,6 +91,11 @@ _DECAY_SECONDS = 0.3  # an untouched end reaches this far over a tail fading int
 _DECAY_RISE_DB = 1.0  # ... while it rises no more than this from frame to frame
 _MURMUR_BAND_RATIO_DB = -10.0  # as dark as voiced speech (1-5 kHz vs 80-1000 Hz)...
 _MURMUR_APERIODICITY = 0.6  # ... and periodic in part (median aperiodicity): the voice, no breath
+_BETWEEN_SECONDS = 0.2  # a sound with speech on both sides shorter than this...
+_BETWEEN_AFTER_FRAMES = 5  # ... followed, over this many frames, by sound
+_BETWEEN_AFTER_OVER_FLOOR_DB = 8.0  # ... still this far over the floor
+_BETWEEN_DROP_DB = 8.0  # ... but this far under the sound,
+_BETWEEN_APERIODICITY = 0.7  # ... and less noisy than breath (median): a consonant
 _ANCHOR_ABOVE_FLOOR_DB = 6.0  # voice that anchors speech stands this far over the floor
 _PAUSE_SMOOTH_FRAMES = 5  # sound in a pause: the level over 50 ms...
 _PAUSE_APERIODICITY = 0.3  # a breath in a pause is unvoiced: median aperiodicity over this
@@ -1106,6 +1111,21 @@ def events_from_features(
             and float(np.median(features.aperiodicity[a:b])) < _MURMUR_APERIODICITY
         ):
             continue
+        # A short sound between two stretches of speech that drops into a quieter sound still
+        # well over the floor (not the floor, not a louder onset), and is periodic in part, is a
+        # consonant inside the phrase (the bundled voice's /ts/ and /s/ after a stop).
+        if (
+            left
+            and right
+            and duration < _BETWEEN_SECONDS
+            and b + _BETWEEN_AFTER_FRAMES <= len(level)
+        ):
+            after = float(np.median(level[b : b + _BETWEEN_AFTER_FRAMES]))
+            if (
+                floor + _BETWEEN_AFTER_OVER_FLOOR_DB <= after <= event_level - _BETWEEN_DROP_DB
+                and float(np.median(features.aperiodicity[a:b])) < _BETWEEN_APERIODICITY
+            ):
+                continue
         if (
             event_level < floor + s.above_floor_db
             or relative > s.max_level_db
