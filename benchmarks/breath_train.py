@@ -44,7 +44,7 @@ from tests.breath_scenes import FAMILIES, Scene, Voice, build_scene, bundled_voi
 TRAIN_SPEEDS = (0.85, 1.0, 1.2)
 TRAIN_SEEDS = (0, 1)
 EDGE_SECONDS = 0.02  # frames this close to a breath's ends are left out of training
-HIDDEN = 8
+HIDDEN = 16
 STEPS = 800
 
 
