@@ -1120,9 +1120,9 @@ def events_from_features(
             and duration < _BETWEEN_SECONDS
             and b + _BETWEEN_AFTER_FRAMES <= len(level)
         ):
-            after = float(np.median(level[b : b + _BETWEEN_AFTER_FRAMES]))
+            following = float(np.median(level[b : b + _BETWEEN_AFTER_FRAMES]))
             if (
-                floor + _BETWEEN_AFTER_OVER_FLOOR_DB <= after <= event_level - _BETWEEN_DROP_DB
+                floor + _BETWEEN_AFTER_OVER_FLOOR_DB <= following <= event_level - _BETWEEN_DROP_DB
                 and float(np.median(features.aperiodicity[a:b])) < _BETWEEN_APERIODICITY
             ):
                 continue
